@@ -1,0 +1,73 @@
+"""Credentials from the environment, and keeping them out of every line we print.
+
+Tokens are read from the environment only, never from flags or files (SPEC "Secrets"):
+
+    GITLAB_TOKEN         → PRIVATE-TOKEN header   (personal or project access token)
+    CI_JOB_TOKEN         → JOB-TOKEN header       (inside GitLab CI)
+    GITLAB_DEPLOY_TOKEN  → DEPLOY-TOKEN header    (read-only distribution)
+
+The first one set wins. `redact` replaces any secret value in a text with `[MASKED]`;
+the CLI passes every log record and error message through it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+TOKEN_VARIABLES = (
+    ("GITLAB_TOKEN", "PRIVATE-TOKEN"),
+    ("CI_JOB_TOKEN", "JOB-TOKEN"),
+    ("GITLAB_DEPLOY_TOKEN", "DEPLOY-TOKEN"),
+)
+SECRET_VARIABLES = tuple(name for name, _ in TOKEN_VARIABLES) + ("STRAPI_TOKEN",)
+AUTH_HEADERS = frozenset(h.lower() for _, h in TOKEN_VARIABLES) | {"authorization"}
+MASK = "[MASKED]"
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """A token and the header GitLab expects it in; its repr never shows the value."""
+
+    variable: str
+    header: str
+    value: str = field(repr=False)
+
+    @property
+    def is_deploy_token(self) -> bool:
+        return self.header == "DEPLOY-TOKEN"
+
+
+def credential_from_env(env: Mapping[str, str] | None = None) -> Credential | None:
+    env = os.environ if env is None else env
+    for variable, header in TOKEN_VARIABLES:
+        value = env.get(variable, "").strip()
+        if value:
+            return Credential(variable=variable, header=header, value=value)
+    return None
+
+
+def secret_values(env: Mapping[str, str] | None = None) -> list[str]:
+    env = os.environ if env is None else env
+    values = {env.get(name, "").strip() for name in SECRET_VARIABLES}
+    # Longest first, so a secret that contains another is masked whole.
+    return sorted((v for v in values if len(v) >= 4), key=len, reverse=True)
+
+
+def redact(text: str, env: Mapping[str, str] | None = None) -> str:
+    for value in secret_values(env):
+        text = text.replace(value, MASK)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """Masks secrets in a record's final message, whatever arguments built it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = redact(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True

@@ -1,0 +1,248 @@
+"""The catalogue: which versions are published, in which order, and which one is latest.
+
+Pure functions over frozen values; nothing here does I/O. A source (GitLab, a local folder)
+returns `PackageVersion` rows as the registry holds them; `build_catalog` turns them into a
+`Catalog` that the fetcher and the renderer share:
+
+    versions = source.versions("VoiceInput")
+    catalog = build_catalog(versions, package="VoiceInput", keep=20)
+    catalog.latest.version          # "v1.2.0"
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import semver
+
+from .errors import UnsafePathError
+
+PUBLISHED_STATUS = "default"
+GENERIC = "generic"
+
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+@dataclass(frozen=True, slots=True)
+class Artifact:
+    """One file of a version: its decoded relative path, size and the registry's SHA256."""
+
+    name: str
+    size: int
+    sha256: str
+    file_id: int = 0  # the registry's row id; among duplicate names the highest is served
+    uploaded_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PackageVersion:
+    """One package version exactly as a source lists it, before any filtering."""
+
+    package: str
+    version: str
+    created_at: datetime
+    files: tuple[Artifact, ...]
+    status: str = PUBLISHED_STATUS
+    package_type: str = GENERIC
+    notes: str = ""  # Markdown, from the GitLab Release of the same tag
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """A published version: deduplicated files, ordered position, channel and hosting."""
+
+    package: str
+    version: str
+    released_at: datetime
+    files: tuple[Artifact, ...]
+    notes: str = ""
+    prerelease: bool = False
+    semver: bool = True
+    hosted: bool = True  # False when `keep` dropped its files from the site
+
+    @property
+    def total_size(self) -> int:
+        return sum(f.size for f in self.files)
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    """Every published release of one package, newest first, with its two channels."""
+
+    package: str
+    releases: tuple[Release, ...]
+    latest: Release | None = None
+    latest_prerelease: Release | None = None
+    warnings: tuple[str, ...] = ()
+
+    def hosted_artifacts(self) -> Iterable[tuple[Release, Artifact]]:
+        for release in self.releases:
+            if release.hosted:
+                for artifact in release.files:
+                    yield release, artifact
+
+    def neighbours(self, release: Release) -> tuple[Release | None, Release | None]:
+        """The next newer and the next older release of `release`."""
+        index = self.releases.index(release)
+        newer = self.releases[index - 1] if index > 0 else None
+        older = self.releases[index + 1] if index + 1 < len(self.releases) else None
+        return newer, older
+
+
+def parse_version(version: str) -> semver.Version | None:
+    """SemVer 2.0 value of `version` with one leading `v` ignored; None when it is not SemVer."""
+    text = version[1:] if version[:1] in ("v", "V") else version
+    try:
+        return semver.Version.parse(text)
+    except (ValueError, TypeError):
+        return None
+
+
+def check_relative_path(name: str, *, what: str = "file name") -> str:
+    """Return `name` if it stays inside its folder; raise UnsafePathError naming it otherwise."""
+    problem = None
+    if not name:
+        problem = "is empty"
+    elif any(ord(c) < 32 or ord(c) == 127 for c in name):
+        problem = "contains a control character"
+    elif "\\" in name:
+        problem = "contains a backslash"
+    elif name.startswith("/") or _DRIVE.match(name):
+        problem = "is an absolute path"
+    elif any(part in ("", ".", "..") for part in name.split("/")):
+        problem = "has an empty, '.' or '..' path segment"
+    if problem:
+        raise UnsafePathError(
+            f"refusing {what} {name!r}: it {problem} and could land outside its folder; "
+            "rename it in the registry"
+        )
+    return name
+
+
+def check_version_name(version: str) -> str:
+    """A version becomes one path segment: it must be a safe single name."""
+    check_relative_path(version, what="version")
+    if "/" in version:
+        raise UnsafePathError(f"refusing version {version!r}: it contains '/'; rename it")
+    return version
+
+
+def alias_name(file_name: str, version: str) -> str:
+    """`VoiceInput-v1.2.0.zip` of `v1.2.0` → `VoiceInput-latest.zip`; names without it stay."""
+    bare = version[1:] if version[:1] in ("v", "V") else version
+    for written in dict.fromkeys((version, bare)):
+        pattern = rf"(?<![0-9A-Za-z]){re.escape(written)}(?![0-9A-Za-z])"
+        renamed, count = re.subn(pattern, "latest", file_name)
+        if count:
+            return renamed
+    return file_name
+
+
+def _newest_files(files: Iterable[Artifact]) -> tuple[Artifact, ...]:
+    """Duplicates are additive in GitLab; the newest upload (highest id) is the one served."""
+    newest: dict[str, Artifact] = {}
+    for artifact in files:
+        kept = newest.get(artifact.name)
+        if kept is None or artifact.file_id >= kept.file_id:
+            newest[artifact.name] = artifact
+    return tuple(sorted(newest.values(), key=lambda a: a.name))
+
+
+def _order_key(release: Release) -> tuple[object, ...]:
+    parsed = parse_version(release.version)
+    if parsed is None:
+        return (0, release.released_at, release.version)
+    return (1, parsed, release.released_at)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+
+
+def build_catalog(
+    versions: Iterable[PackageVersion],
+    *,
+    package: str,
+    prereleases: bool = True,
+    keep: int | None = None,
+) -> Catalog:
+    """Filter, merge, order and classify a source's rows into the published catalogue.
+
+    Only `generic` packages named exactly `package` with status `default` are published.
+    Versions sort by SemVer precedence (leading `v` ignored); the rest sort below, by
+    upload time, each with a warning. With `keep`, only the newest `keep` releases (and
+    always both channel heads) keep their files on the site.
+    """
+    merged: dict[str, PackageVersion] = {}
+    for row in versions:
+        if row.package_type != GENERIC or row.package != package:
+            continue
+        if row.status != PUBLISHED_STATUS:
+            continue
+        check_version_name(row.version)
+        for artifact in row.files:
+            check_relative_path(artifact.name)
+        seen = merged.get(row.version)
+        if seen is None:
+            merged[row.version] = row
+        else:  # two packages of one version: GitLab serves the union, newest file wins
+            merged[row.version] = dataclasses.replace(
+                seen,
+                created_at=max(_utc(seen.created_at), _utc(row.created_at)),
+                files=seen.files + row.files,
+                notes=seen.notes or row.notes,
+            )
+
+    warnings: list[str] = []
+    releases: list[Release] = []
+    for row in merged.values():
+        parsed = parse_version(row.version)
+        if parsed is None:
+            warnings.append(
+                f"version {row.version!r} is not Semantic Versioning; "
+                "it is listed below every SemVer version, ordered by upload time"
+            )
+        prerelease = bool(parsed and parsed.prerelease)
+        if prerelease and not prereleases:
+            continue
+        releases.append(
+            Release(
+                package=package,
+                version=row.version,
+                released_at=_utc(row.created_at),
+                files=_newest_files(row.files),
+                notes=row.notes,
+                prerelease=prerelease,
+                semver=parsed is not None,
+            )
+        )
+    releases.sort(key=_order_key, reverse=True)
+
+    latest_index = next((i for i, r in enumerate(releases) if not r.prerelease), None)
+    latest = releases[latest_index] if latest_index is not None else None
+    above_latest = releases if latest_index is None else releases[:latest_index]
+    latest_prerelease = next((r for r in above_latest if r.prerelease), None)
+
+    if keep is not None:
+        heads = {r.version for r in (latest, latest_prerelease) if r is not None}
+        releases = [
+            r if i < keep or r.version in heads else dataclasses.replace(r, hosted=False)
+            for i, r in enumerate(releases)
+        ]
+        latest = next((r for r in releases if latest and r.version == latest.version), None)
+        latest_prerelease = next(
+            (r for r in releases if latest_prerelease and r.version == latest_prerelease.version),
+            None,
+        )
+
+    return Catalog(
+        package=package,
+        releases=tuple(releases),
+        latest=latest,
+        latest_prerelease=latest_prerelease,
+        warnings=tuple(sorted(warnings)),
+    )

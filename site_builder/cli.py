@@ -1,0 +1,212 @@
+"""The `site-builder` command line: parse, wire, report.
+
+Exit status: 0 success; 1 the work failed (one line on stderr says what and what to do);
+2 usage error (argparse). Every message passes through `auth.redact`, so no token is ever
+printed, whatever an error or a library put in it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .auth import RedactingFilter, redact
+from .errors import ConfigError, SiteBuilderError
+
+Runner = Callable[[argparse.Namespace], int]
+
+log = logging.getLogger("mkdocs.plugins.downloads")
+
+
+def add_common(parser: argparse.ArgumentParser) -> None:
+    """Options every command takes: where the config is and which project and package."""
+    parser.add_argument("--config", default="mkdocs.yml", metavar="FILE",
+                        help="MkDocs configuration with a `downloads` plugin (default: mkdocs.yml)")
+    parser.add_argument("--api-url", metavar="URL",
+                        help="GitLab API v4 URL (default: $CI_API_V4_URL)")
+    parser.add_argument("--project", metavar="ID|PATH",
+                        help="GitLab project id or path (default: $CI_PROJECT_ID)")
+    parser.add_argument("--package", metavar="NAME", help="generic package name")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show debug output")
+    parser.add_argument("-q", "--quiet", action="store_true", help="show warnings and errors only")
+
+
+def flags_of(args: argparse.Namespace, *names: str) -> dict[str, Any]:
+    """The options the user actually gave, by their settings names."""
+    return {n: getattr(args, n) for n in names if getattr(args, n, None) not in (None, "")}
+
+
+def load_mkdocs_config(path: str, **overrides: Any) -> Any:
+    """Load and validate `mkdocs.yml`, turning MkDocs' complaints into a ConfigError."""
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import ConfigurationError
+
+    if not Path(path).is_file():
+        raise ConfigError(f"{path} not found: run in the project folder or pass --config FILE")
+    try:
+        return load_config(config_file=path, **overrides)
+    except ConfigurationError as e:
+        raise ConfigError(f"{path} is not valid: {e}") from e
+
+
+def plugin_options(path: str) -> tuple[dict[str, Any], str | None, Path]:
+    """The `downloads` options of a config file (empty if it has none), its site_url, folder.
+
+    For commands that need the settings without building (publish, release, notify).
+    """
+    if not Path(path).is_file():
+        return {}, None, Path.cwd()
+    config = load_mkdocs_config(path)
+    plugin = config.plugins.get("downloads")
+    options = dict(plugin.config) if plugin is not None else {}
+    return options, config.site_url, Path(path).resolve().parent
+
+
+def settings_for(args: argparse.Namespace, *flag_names: str) -> Any:
+    """Settings from the config file, CI variables and the given flags (see settings.py)."""
+    from .settings import resolve
+
+    options, site_url, base_dir = plugin_options(args.config)
+    return resolve(options, flags=flags_of(args, *flag_names),
+                   config_site_url=site_url, base_dir=base_dir)
+
+
+# -- build and serve -------------------------------------------------------------------------
+
+BUILD_FLAGS = ("api_url", "project", "package", "site_url", "cache_dir", "from_dir")
+
+
+def add_build_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--site-url", metavar="URL",
+                        help="public URL of the site (default: $CI_PAGES_URL, else site_url)")
+    parser.add_argument("--cache-dir", metavar="DIR", help="download cache folder")
+    parser.add_argument("--from-dir", metavar="DIR",
+                        help="read DIR/<package>/<version>/<file> instead of GitLab")
+
+
+def _mkdocs_config(args: argparse.Namespace, **overrides: Any) -> Any:
+    from .plugin import DownloadsPlugin
+
+    # Plugins are instantiated while the config loads (and again on every `serve` reload),
+    # so the flags go to the class before any instance exists.
+    DownloadsPlugin.cli_flags = flags_of(args, *BUILD_FLAGS)
+    config = load_mkdocs_config(args.config, **overrides)
+    plugin = config.plugins.get("downloads")
+    if plugin is None:
+        raise ConfigError(
+            f"{args.config} does not enable the `downloads` plugin: "
+            "add it under `plugins:` (with `search`)"
+        )
+    return config
+
+
+def run_build(args: argparse.Namespace) -> int:
+    from mkdocs.commands.build import build
+
+    from .plugin import DownloadsPlugin
+
+    config = _mkdocs_config(args, site_dir=str(Path(args.output).absolute()))
+    DownloadsPlugin.cli_flags = {}  # this build's plugin has its copy; no later one inherits
+    config.plugins.on_startup(command="build", dirty=False)
+    try:
+        build(config)
+    finally:
+        config.plugins.on_shutdown()
+    log.info("site written to %s", args.output)
+    return 0
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from mkdocs.commands.serve import serve
+
+    _mkdocs_config(args)  # fail early, with our message, on a bad config
+    serve(config_file=args.config, dev_addr=args.dev_addr, livereload=True)
+    return 0
+
+
+# -- wiring ----------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="site-builder",
+        description="Turn a GitLab generic package registry into a public download site.",
+    )
+    parser.add_argument("--version", action="version", version=f"site-builder {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    build = commands.add_parser("build", help="read the registry and write the site")
+    add_common(build)
+    add_build_options(build)
+    build.add_argument("--output", default="public", metavar="DIR",
+                       help="output folder (default: public)")
+    build.set_defaults(run=run_build)
+
+    serve = commands.add_parser("serve", help="build and preview locally, rebuilding on change")
+    add_common(serve)
+    add_build_options(serve)
+    serve.add_argument("--dev-addr", default="127.0.0.1:8000", metavar="HOST:PORT")
+    serve.set_defaults(run=run_serve)
+
+    for module in _command_modules():
+        module.add_parser(commands)
+    return parser
+
+
+def _command_modules() -> list[Any]:
+    """Commands that live in their own modules, each with `add_parser(subparsers)`."""
+    import importlib
+
+    names = ("publish", "release", "notify", "verify")
+    modules = []
+    for name in names:
+        try:
+            modules.append(importlib.import_module(f"site_builder.commands.{name}"))
+        except ModuleNotFoundError as e:
+            if e.name != f"site_builder.commands.{name}":
+                raise
+    return modules
+
+
+def setup_logging(args: argparse.Namespace) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    handler.addFilter(RedactingFilter())
+    root = logging.getLogger("mkdocs")
+    root.handlers[:] = [handler]
+    root.propagate = False
+    verbose, quiet = getattr(args, "verbose", False), getattr(args, "quiet", False)
+    root.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    log.setLevel(logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO)
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).addFilter(RedactingFilter())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    setup_logging(args)
+    runner: Runner = args.run
+    try:
+        return runner(args)
+    except SiteBuilderError as e:
+        return _fail(str(e))
+    except KeyboardInterrupt:
+        return _fail("interrupted")
+    except Exception as e:  # MkDocs' own errors arrive as its exception types
+        from mkdocs.exceptions import MkDocsException
+
+        if isinstance(e, MkDocsException):
+            cause = e.__cause__
+            return _fail(str(cause) if isinstance(cause, SiteBuilderError) else str(e))
+        raise
+
+
+def _fail(message: str) -> int:
+    message = " ".join(redact(message).split())  # one line, always
+    print(f"site-builder: error: {message}", file=sys.stderr)
+    return 1

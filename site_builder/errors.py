@@ -1,0 +1,51 @@
+"""The exceptions site_builder raises, all rooted in one class.
+
+    SiteBuilderError            anything the CLI reports as one line and exit status 1
+    ├── ConfigError             the configuration or the command line asks for something impossible
+    ├── UnsafePathError         a registry file name would land outside its folder
+    ├── SourceError             the registry (or a local folder) could not be read
+    │   └── AuthError           the token is missing, wrong, or lacks a permission
+    ├── IntegrityError          downloaded bytes do not match the registry's size or SHA256
+    ├── BudgetError             the site would exceed the GitLab Pages size budget
+    └── PublishError            an upload, release or notification failed
+
+Every message says what is wrong and what to do about it. None ever contains a token.
+"""
+
+from __future__ import annotations
+
+
+class SiteBuilderError(Exception):
+    """Root of every error the tool reports to a user."""
+
+
+class ConfigError(SiteBuilderError):
+    """Raised when options or `mkdocs.yml` are missing, malformed or contradict each other."""
+
+
+class UnsafePathError(SiteBuilderError):
+    """Raised when a file name from a source could escape its version's folder."""
+
+
+class SourceError(SiteBuilderError):
+    """Raised when the registry or the local folder cannot be listed or read."""
+
+
+class AuthError(SourceError):
+    """Raised on 401/403/404-for-access: the message names the token or role to check."""
+
+
+class IntegrityError(SiteBuilderError):
+    """Raised when an artifact's bytes do not hash or measure to what the registry says."""
+
+
+class BudgetError(SiteBuilderError):
+    """Raised before writing when the site would exceed `max_site_size`."""
+
+
+class PublishError(SiteBuilderError):
+    """Raised when `publish`, `release` or `notify` cannot finish its work."""
+
+
+class TransientError(SourceError):
+    """Raised for a read that may succeed when repeated: a body cut short, a reset connection."""

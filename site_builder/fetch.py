@@ -1,0 +1,157 @@
+"""Verified bytes: stream every hosted artifact into a content-addressed cache.
+
+Each artifact is hashed and measured while it is written, in one pass with constant memory;
+a cache entry appears (by atomic rename) only after its SHA256 and size matched the
+registry's, so an entry's name is its proof. A warm cache downloads nothing it already holds.
+Identical files shared by several versions are downloaded once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from .catalog import Artifact, Catalog, Release
+from .errors import IntegrityError, TransientError
+from .sources import Source
+
+log = logging.getLogger("mkdocs.plugins.downloads")
+
+ProgressHook = Callable[[Artifact, int], None]  # called with each chunk's length
+
+
+def write_verified(
+    chunks: Iterable[bytes],
+    target: Path,
+    *,
+    sha256: str,
+    size: int,
+    label: str,
+    on_chunk: Callable[[int], None] | None = None,
+) -> None:
+    """Write `chunks` to `target` while hashing; raise IntegrityError unless both match.
+
+    The file is written beside `target` and renamed into place only when it is proven good,
+    so a reader never sees a partial or wrong file under the final name.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    written = 0
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".part-")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for chunk in chunks:
+                written += len(chunk)
+                if written > size:  # stop early: a longer body can never match
+                    break
+                digest.update(chunk)
+                out.write(chunk)
+                if on_chunk:
+                    on_chunk(len(chunk))
+        if written != size:
+            raise IntegrityError(
+                f"{label}: the registry says {size} bytes but "
+                f"{'more' if written > size else written} arrived; "
+                "the file in the registry may be damaged: re-upload it"
+            )
+        actual = digest.hexdigest()
+        if actual != sha256.lower():
+            raise IntegrityError(
+                f"{label}: SHA256 {actual} does not match the registry's {sha256}; "
+                "the file in the registry may be damaged: re-upload it"
+            )
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+class ArtifactCache:
+    """Files named by their SHA256 under `root/sha256/ab/abcdef…`."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def path_for(self, sha256: str) -> Path:
+        sha = sha256.lower()
+        return self.root / "sha256" / sha[:2] / sha
+
+    def holds(self, artifact: Artifact) -> bool:
+        path = self.path_for(artifact.sha256)
+        try:
+            return path.stat().st_size == artifact.size
+        except OSError:
+            return False
+
+
+class Fetcher:
+    """Downloads what the cache lacks, a few at a time, retrying reads cut short."""
+
+    def __init__(
+        self,
+        source: Source,
+        cache: ArtifactCache,
+        *,
+        workers: int = 4,
+        attempts: int = 3,
+        on_chunk: ProgressHook | None = None,
+    ) -> None:
+        self.source = source
+        self.cache = cache
+        self.workers = workers
+        self.attempts = attempts
+        self.on_chunk = on_chunk
+
+    def fetch(self, catalog: Catalog) -> dict[str, Path]:
+        """Make sure every hosted artifact is in the cache; map each SHA256 to its path."""
+        wanted: dict[str, tuple[Release, Artifact]] = {}
+        for release, artifact in catalog.hosted_artifacts():
+            wanted.setdefault(artifact.sha256.lower(), (release, artifact))
+        missing = [pair for pair in wanted.values() if not self.cache.holds(pair[1])]
+        if missing:
+            log.info(
+                "downloading %d of %d artifacts from %s",
+                len(missing), len(wanted), self.source.describe(),
+            )
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            # list() re-raises the first failure here, in the caller's thread
+            list(pool.map(lambda pair: self._download(*pair), missing))
+        return {sha: self.cache.path_for(sha) for sha in wanted}
+
+    def _download(self, release: Release, artifact: Artifact) -> None:
+        label = f"{release.package} {release.version} {artifact.name}"
+        hook = self.on_chunk
+        on_chunk = (lambda n: hook(artifact, n)) if hook else None
+        for attempt in range(1, self.attempts + 1):
+            try:
+                with self.source.open(release.package, release.version, artifact) as chunks:
+                    write_verified(
+                        chunks,
+                        self.cache.path_for(artifact.sha256),
+                        sha256=artifact.sha256,
+                        size=artifact.size,
+                        label=label,
+                        on_chunk=on_chunk,
+                    )
+                return
+            except (IntegrityError, TransientError) as e:
+                # A cut or garbled body is usually the network, not the registry: try again,
+                # and only fail the build when every attempt disagrees.
+                if attempt == self.attempts:
+                    raise
+                log.warning("%s (attempt %d of %d, retrying)", e, attempt, self.attempts)
+
+
+def place(cached: Path, destination: Path) -> None:
+    """Put a cached artifact at `destination`: a hard link when possible, else a copy."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(cached, destination)
+    except OSError:
+        shutil.copyfile(cached, destination)

@@ -1,0 +1,88 @@
+"""Where things live on the site: paths relative to the root, and absolute URLs when known.
+
+    layout = SiteLayout(site_url="https://group.gitlab.io/speech-to-text/")
+    layout.artifact_path("v1.2.0", "VoiceInput-v1.2.0.zip")  # download/v1.2.0/VoiceInput-v1.2.0.zip
+    layout.url("latest.json")         # https://group.gitlab.io/speech-to-text/latest.json
+    layout.prefix                     # /speech-to-text  (what `_redirects` rules must carry)
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+from urllib.parse import quote, urlsplit
+
+from .errors import ConfigError
+
+DEFAULT_DOWNLOAD_PATH = "download/{version}/{file}"
+SUMS_NAME = "SHA256SUMS"
+
+# RFC 3986 path characters that need no escaping; `+` stays literal in a path.
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
+
+
+def url_path(path: str) -> str:
+    """Percent-encode a site path for use in an href or a URL."""
+    return quote(path, safe=_PATH_SAFE)
+
+
+def relative_href(from_dir: str, to_path: str) -> str:
+    """An href from a page whose folder is `from_dir` (site-relative) to `to_path`."""
+    target = posixpath.relpath(to_path or ".", from_dir or ".")
+    if to_path.endswith("/") and not target.endswith("/"):
+        target += "/"
+    if target == "./":
+        target = "./"
+    return url_path(target)
+
+
+@dataclass(frozen=True, slots=True)
+class SiteLayout:
+    """Paths of the output tree, configured by `download_path` and the site URL."""
+
+    download_path: str = DEFAULT_DOWNLOAD_PATH
+    site_url: str | None = None
+
+    def __post_init__(self) -> None:
+        head, _, tail = self.download_path.rpartition("/")
+        if tail != "{file}" or "{version}" not in head or head.startswith("/"):
+            raise ConfigError(
+                f"download_path {self.download_path!r} must be a relative path whose folder "
+                "holds '{version}' and whose last part is '{file}', e.g. "
+                f"{DEFAULT_DOWNLOAD_PATH!r}"
+            )
+        if self.site_url and urlsplit(self.site_url).scheme not in ("http", "https"):
+            raise ConfigError(
+                f"site URL {self.site_url!r} must start with https:// (or http://); "
+                "set --site-url or site_url in mkdocs.yml"
+            )
+
+    def version_folder(self, version: str) -> str:
+        return self.download_path.rpartition("/")[0].format(version=version)
+
+    def artifact_path(self, version: str, file: str) -> str:
+        return f"{self.version_folder(version)}/{file}"
+
+    def sums_path(self, version: str) -> str:
+        return f"{self.version_folder(version)}/{SUMS_NAME}"
+
+    @staticmethod
+    def page_path(version: str) -> str:
+        return f"releases/{version}/"
+
+    @property
+    def prefix(self) -> str:
+        """The site's path on its host, without a trailing slash (`""` at the root)."""
+        if not self.site_url:
+            return ""
+        return urlsplit(self.site_url).path.rstrip("/")
+
+    def url(self, path: str) -> str | None:
+        """The absolute URL of a site path, or None when the site URL is unknown."""
+        if not self.site_url:
+            return None
+        return self.site_url.rstrip("/") + "/" + url_path(path)
+
+    def root_path(self, path: str) -> str:
+        """The host-absolute path (`/prefix/path`) of a site path, for `_redirects`."""
+        return f"{self.prefix}/{url_path(path)}"

@@ -1,0 +1,63 @@
+"""The build, engine-agnostic: source → catalogue → verified cache → site files.
+
+`prepare` does all the network and checking work and writes nothing to the site;
+`write_site` puts artifacts and machine files into a (staging) folder. The MkDocs plugin
+calls one before rendering and the other after it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from .catalog import Catalog, build_catalog
+from .fetch import ArtifactCache, Fetcher, ProgressHook, place
+from .layout import SiteLayout
+from .output import join_within, write_files
+from .render.machine import machine_files
+from .settings import Settings
+from .sources import Source, source_for
+
+log = logging.getLogger("mkdocs.plugins.downloads")
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedSite:
+    """A catalogue whose hosted artifacts all sit verified in the cache."""
+
+    catalog: Catalog
+    layout: SiteLayout
+    cached: dict[str, Path]  # SHA256 → cache file
+
+
+def prepare(
+    settings: Settings,
+    *,
+    source: Source | None = None,
+    on_chunk: ProgressHook | None = None,
+) -> PreparedSite:
+    package = settings.require_package()
+    layout = settings.layout
+    source = source or source_for(settings)
+    catalog = build_catalog(
+        source.versions(package),
+        package=package,
+        prereleases=settings.prereleases,
+        keep=settings.keep,
+    )
+    for warning in catalog.warnings:
+        log.warning(warning)
+    if not catalog.releases:
+        log.warning("%s has no published version of %r yet", source.describe(), package)
+    fetcher = Fetcher(source, ArtifactCache(settings.cache_dir), on_chunk=on_chunk)
+    return PreparedSite(catalog=catalog, layout=layout, cached=fetcher.fetch(catalog))
+
+
+def write_site(prepared: PreparedSite, site_dir: Path) -> None:
+    """Artifacts (byte for byte from the cache) and every machine-readable file."""
+    catalog, layout = prepared.catalog, prepared.layout
+    for release, artifact in catalog.hosted_artifacts():
+        destination = join_within(site_dir, layout.artifact_path(release.version, artifact.name))
+        place(prepared.cached[artifact.sha256.lower()], destination)
+    write_files(site_dir, machine_files(catalog, layout))

@@ -1,0 +1,207 @@
+"""The machine-readable half of the site: JSON indexes, checksum files, feed, redirects.
+
+`machine_files(catalog, layout)` returns `{site path: bytes}` and touches nothing else, so
+every format is testable without a build. Shapes are fixed by SPEC.md.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import posixpath
+import xml.etree.ElementTree as ET
+from datetime import datetime, timezone
+from typing import Any
+
+from ..catalog import Catalog, Release, alias_name
+from ..layout import SUMS_NAME, SiteLayout, url_path
+from .notes import notes_html
+
+log = logging.getLogger("mkdocs.plugins.downloads")
+
+# GitLab Pages reads only the first 1,000 rules and ignores a `_redirects` over 64 KiB.
+REDIRECT_RULES_MAX = 1000
+REDIRECTS_BYTES_MAX = 64 * 1024
+ATOM = "http://www.w3.org/2005/Atom"
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def release_record(release: Release, layout: SiteLayout) -> dict[str, Any]:
+    """One release as `latest.json` and each `index.json` entry carry it."""
+    files = []
+    for artifact in release.files:
+        entry: dict[str, Any] = {"name": artifact.name}
+        if release.hosted:
+            path = layout.artifact_path(release.version, artifact.name)
+            entry["path"] = path
+            url = layout.url(path)
+            if url:
+                entry["url"] = url
+        else:
+            entry["path"] = None
+        entry["size"] = artifact.size
+        entry["sha256"] = artifact.sha256
+        files.append(entry)
+    record: dict[str, Any] = {
+        "package": release.package,
+        "version": release.version,
+        "prerelease": release.prerelease,
+        "released_at": iso(release.released_at),
+        "page": layout.page_path(release.version),
+        "files": files,
+    }
+    if not release.hosted:
+        record["hosted"] = False
+    return record
+
+
+def _json(value: Any) -> bytes:
+    return (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def sums_line(sha256: str, name: str) -> str:
+    """A `sha256sum -c` line: exactly two spaces, as strict parsers (hc-install) expect."""
+    return f"{sha256}  {name}\n"
+
+
+def checksum_files(release: Release, layout: SiteLayout) -> dict[str, bytes]:
+    """`SHA256SUMS` for the version folder and a `<file>.sha256` beside every file.
+
+    A registry file that already has one of these names is published as it is and wins:
+    it is the team's own, and overwriting it would change bytes they uploaded.
+    """
+    names = {a.name for a in release.files}
+    out: dict[str, bytes] = {}
+    if SUMS_NAME in names:
+        log.warning("%s %s ships its own %s; publishing it instead of ours",
+                    release.package, release.version, SUMS_NAME)
+    else:
+        listed = "".join(sums_line(a.sha256, a.name) for a in release.files)
+        out[layout.sums_path(release.version)] = listed.encode("utf-8")
+    for artifact in release.files:
+        sidecar = f"{artifact.name}.sha256"
+        if sidecar in names:
+            continue
+        # Basename only: users check the sidecar next to the file they downloaded.
+        line = sums_line(artifact.sha256, posixpath.basename(artifact.name))
+        out[layout.artifact_path(release.version, sidecar)] = line.encode("utf-8")
+    return out
+
+
+def redirects(catalog: Catalog, layout: SiteLayout) -> bytes:
+    """`latest/download/<alias>` → the latest version's file, as GitLab Pages rules (302)."""
+    latest = catalog.latest
+    rules: list[str] = []
+    if latest is not None:
+        targets: dict[str, str] = {}
+        for artifact in latest.files:
+            alias = alias_name(artifact.name, latest.version)
+            path = layout.artifact_path(latest.version, artifact.name)
+            targets.setdefault(alias, path)
+            if not alias.endswith(".sha256"):
+                targets.setdefault(f"{alias}.sha256", f"{path}.sha256")
+        targets.setdefault(SUMS_NAME, layout.sums_path(latest.version))
+        for alias, target in targets.items():
+            source = layout.root_path(f"latest/download/{alias}")
+            rules.append(f"{source} {layout.root_path(target)} 302\n")
+    kept: list[str] = []
+    size = 0
+    for rule in rules:
+        size += len(rule.encode("utf-8"))
+        if len(kept) == REDIRECT_RULES_MAX or size > REDIRECTS_BYTES_MAX:
+            log.warning(
+                "_redirects is full (GitLab Pages reads 1,000 rules or 64 KiB): "
+                "%d latest/download aliases left out", len(rules) - len(kept),
+            )
+            break
+        kept.append(rule)
+    return "".join(kept).encode("utf-8")
+
+
+def latest_page(catalog: Catalog, layout: SiteLayout) -> bytes:
+    """`latest/index.html`: sends a browser on to the latest version's page, JS or not."""
+    if catalog.latest is None:
+        target, label = "../releases/", "all releases"
+    else:
+        target = "../" + url_path(layout.page_path(catalog.latest.version))
+        label = f"{catalog.package} {catalog.latest.version}"
+    from markupsafe import escape
+
+    href, text = escape(target), escape(label)
+    html = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>Latest release: {text}</title>
+<meta name="viewport" content="width=device-width,initial-scale=1">
+<meta http-equiv="refresh" content="0; url={href}">
+<link rel="canonical" href="{href}">
+<meta name="robots" content="noindex">
+</head><body>
+<p>The latest release is <a href="{href}">{text}</a>.</p>
+<script>location.replace(document.querySelector("link[rel=canonical]").href)</script>
+</body></html>
+"""
+    return html.encode("utf-8")
+
+
+def atom_feed(catalog: Catalog, layout: SiteLayout) -> bytes:
+    """An Atom entry per release, newest first, notes as escaped HTML."""
+    ET.register_namespace("", ATOM)
+    feed = ET.Element(f"{{{ATOM}}}feed")
+
+    def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+        node = ET.SubElement(parent, f"{{{ATOM}}}{tag}", attrs)
+        node.text = text
+        return node
+
+    def link(path: str) -> str:
+        return layout.url(path) or url_path(path)
+
+    feed_id = layout.url("") or f"urn:site-builder:{url_path(catalog.package)}"
+    sub(feed, "title", f"{catalog.package} releases")
+    sub(feed, "id", feed_id)
+    newest = max((r.released_at for r in catalog.releases), default=datetime.now(timezone.utc))
+    sub(feed, "updated", iso(newest))
+    sub(feed, "link", rel="self", href=link("feed.xml"))
+    sub(feed, "link", rel="alternate", type="text/html", href=link("releases/"))
+    sub(sub(feed, "author"), "name", catalog.package)
+    for release in catalog.releases:
+        entry = sub(feed, "entry")
+        page = layout.page_path(release.version)
+        title = f"{release.package} {release.version}"
+        sub(entry, "title", title + (" (pre-release)" if release.prerelease else ""))
+        sub(entry, "id", layout.url(page) or f"{feed_id}:{url_path(release.version)}")
+        sub(entry, "updated", iso(release.released_at))
+        sub(entry, "published", iso(release.released_at))
+        sub(entry, "link", rel="alternate", type="text/html", href=link(page))
+        summary = notes_html(release.notes) if release.notes else f"<p>{title}</p>"
+        sub(entry, "content", summary, type="html")
+    ET.indent(feed)
+    return ET.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def machine_files(catalog: Catalog, layout: SiteLayout) -> dict[str, bytes]:
+    """Every file of the output tree that is not an HTML page or an artifact."""
+    out: dict[str, bytes] = {}
+    for release in catalog.releases:
+        if release.hosted:
+            out.update(checksum_files(release, layout))
+    latest = catalog.latest
+    out["latest.json"] = _json(release_record(latest, layout) if latest else None)
+    out["latest.txt"] = f"{latest.version}\n".encode() if latest else b""
+    out["index.json"] = _json(
+        {
+            "package": catalog.package,
+            "latest": latest.version if latest else None,
+            "latest_prerelease": (
+                catalog.latest_prerelease.version if catalog.latest_prerelease else None
+            ),
+            "releases": [release_record(r, layout) for r in catalog.releases],
+        }
+    )
+    out["feed.xml"] = atom_feed(catalog, layout)
+    out["_redirects"] = redirects(catalog, layout)
+    out["latest/index.html"] = latest_page(catalog, layout)
+    return out
