@@ -22,7 +22,7 @@ TOKEN_VARIABLES = (
     ("CI_JOB_TOKEN", "JOB-TOKEN"),
     ("GITLAB_DEPLOY_TOKEN", "DEPLOY-TOKEN"),
 )
-SECRET_VARIABLES = tuple(name for name, _ in TOKEN_VARIABLES) + ("STRAPI_TOKEN",)
+SECRET_VARIABLES = (*tuple(name for name, _ in TOKEN_VARIABLES), "STRAPI_TOKEN")
 AUTH_HEADERS = frozenset(h.lower() for _, h in TOKEN_VARIABLES) | {"authorization"}
 MASK = "[MASKED]"
 

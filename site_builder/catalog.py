@@ -15,7 +15,7 @@ import dataclasses
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import semver
 
@@ -135,7 +135,7 @@ def alias_name(file_name: str, version: str) -> str:
     """`VoiceInput-v1.2.0.zip` of `v1.2.0` → `VoiceInput-latest.zip`; names without it stay."""
     bare = version[1:] if version[:1] in ("v", "V") else version
     for written in dict.fromkeys((version, bare)):
-        pattern = rf"(?<![0-9A-Za-z]){re.escape(written)}(?![0-9A-Za-z])"
+        pattern = rf"(?<![0-9A-Za-z]){re.escape(written)}(?![0-9A-Za-z]|\.[0-9])"
         renamed, count = re.subn(pattern, "latest", file_name)
         if count:
             return renamed
@@ -160,7 +160,7 @@ def _order_key(release: Release) -> tuple[object, ...]:
 
 
 def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def build_catalog(

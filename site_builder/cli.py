@@ -90,11 +90,6 @@ def add_build_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _mkdocs_config(args: argparse.Namespace, **overrides: Any) -> Any:
-    from .plugin import DownloadsPlugin
-
-    # Plugins are instantiated while the config loads (and again on every `serve` reload),
-    # so the flags go to the class before any instance exists.
-    DownloadsPlugin.cli_flags = flags_of(args, *BUILD_FLAGS)
     config = load_mkdocs_config(args.config, **overrides)
     plugin = config.plugins.get("downloads")
     if plugin is None:
@@ -102,16 +97,16 @@ def _mkdocs_config(args: argparse.Namespace, **overrides: Any) -> Any:
             f"{args.config} does not enable the `downloads` plugin: "
             "add it under `plugins:` (with `search`)"
         )
+    # MkDocs keeps one plugin instance per process (reused by every `serve` rebuild);
+    # the flags live on it until on_shutdown.
+    plugin.flags = flags_of(args, *BUILD_FLAGS)
     return config
 
 
 def run_build(args: argparse.Namespace) -> int:
     from mkdocs.commands.build import build
 
-    from .plugin import DownloadsPlugin
-
     config = _mkdocs_config(args, site_dir=str(Path(args.output).absolute()))
-    DownloadsPlugin.cli_flags = {}  # this build's plugin has its copy; no later one inherits
     config.plugins.on_startup(command="build", dirty=False)
     try:
         build(config)
@@ -172,10 +167,26 @@ def _command_modules() -> list[Any]:
     return modules
 
 
-def setup_logging(args: argparse.Namespace) -> None:
+class HeldErrors(logging.Filter):
+    """Holds MkDocs' ERROR records back, so a failure is reported once, as one line."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR:
+            self.messages.append(record.getMessage())
+            return False
+        return True
+
+
+def setup_logging(args: argparse.Namespace) -> HeldErrors:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
     handler.addFilter(RedactingFilter())
+    held = HeldErrors()
+    handler.addFilter(held)
     root = logging.getLogger("mkdocs")
     root.handlers[:] = [handler]
     root.propagate = False
@@ -184,12 +195,28 @@ def setup_logging(args: argparse.Namespace) -> None:
     log.setLevel(logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO)
     for name in ("httpx", "httpcore"):
         logging.getLogger(name).addFilter(RedactingFilter())
+    return held
+
+
+def root_cause(error: BaseException, held: list[str]) -> str:
+    """The message worth printing: our own error if MkDocs wrapped one, else its first error."""
+    from mkdocs.exceptions import PluginError
+
+    seen: BaseException | None = error
+    plugin_error = None
+    while seen is not None:
+        if isinstance(seen, SiteBuilderError):
+            return str(seen)
+        if isinstance(seen, PluginError) and plugin_error is None:
+            plugin_error = str(seen)
+        seen = seen.__cause__ or seen.__context__
+    return plugin_error or (held[0] if held else str(error))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    setup_logging(args)
+    held = setup_logging(args)
     runner: Runner = args.run
     try:
         return runner(args)
@@ -197,12 +224,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(e))
     except KeyboardInterrupt:
         return _fail("interrupted")
-    except Exception as e:  # MkDocs' own errors arrive as its exception types
+    except Exception as e:  # MkDocs reports failures as its own exception types
         from mkdocs.exceptions import MkDocsException
 
         if isinstance(e, MkDocsException):
-            cause = e.__cause__
-            return _fail(str(cause) if isinstance(cause, SiteBuilderError) else str(e))
+            return _fail(root_cause(e, held.messages))
         raise
 
 

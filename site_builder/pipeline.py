@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from .budget import check_budget
 from .catalog import Catalog, build_catalog
 from .fetch import ArtifactCache, Fetcher, ProgressHook, place
 from .layout import SiteLayout
@@ -50,6 +51,7 @@ def prepare(
         log.warning(warning)
     if not catalog.releases:
         log.warning("%s has no published version of %r yet", source.describe(), package)
+    check_budget(catalog, max_bytes=settings.max_site_size)  # before a byte is fetched
     fetcher = Fetcher(source, ArtifactCache(settings.cache_dir), on_chunk=on_chunk)
     return PreparedSite(catalog=catalog, layout=layout, cached=fetcher.fetch(catalog))
 

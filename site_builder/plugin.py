@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from mkdocs.config import base
 from mkdocs.config import config_options as c
@@ -22,7 +22,7 @@ from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page
 
-from . import pipeline
+from . import ci_log, pipeline
 from .errors import SiteBuilderError
 from .output import StagedOutput
 from .render.pages import LANDING, RELEASES, PageRenderer, page_sources
@@ -45,7 +45,7 @@ class DownloadsConfig(base.Config):
     prereleases = c.Type(bool, default=True)
     cache_dir = c.Optional(c.Type(str))
     description = c.Type(str, default="")
-    max_site_size = c.Type(int, default=1024**3)
+    max_site_size = c.Type((int, str), default=1024**3)  # bytes, or "100MB", "1GiB"
     strapi = c.Type(dict, default={})
 
 
@@ -53,18 +53,22 @@ class DownloadsPlugin(BasePlugin[DownloadsConfig]):
     """Turns a generic package registry into download pages and machine files."""
 
     supports_multiple_instances = False
-    cli_flags: ClassVar[dict[str, Any]] = {}  # set by `site-builder build`; flags win
 
     def __init__(self) -> None:
-        self.flags: dict[str, Any] = dict(self.cli_flags)
+        self.flags: dict[str, Any] = {}  # set by `site-builder build`; flags win over the file
         self.command = "build"
         self.settings: Settings | None = None
         self.prepared: pipeline.PreparedSite | None = None
         self.renderer: PageRenderer | None = None
         self.staged: StagedOutput | None = None
+        self.rendering = ci_log.Section("render", "Rendering pages")  # GitLab CI log only
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
         self.command = command
+
+    def on_shutdown(self) -> None:
+        # MkDocs reuses this instance for every build in the process: forget this one's flags.
+        self.flags = {}
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig | None:
         if not self.config.enabled:
@@ -78,7 +82,8 @@ class DownloadsPlugin(BasePlugin[DownloadsConfig]):
             )
             if self.settings.site_url:
                 config.site_url = self.settings.site_url
-            self.prepared = pipeline.prepare(self.settings)
+            with ci_log.section("fetch", "Reading the registry, verifying artifacts"):
+                self.prepared = pipeline.prepare(self.settings)
         catalog = self.prepared.catalog
         self.renderer = PageRenderer(
             catalog,
@@ -94,13 +99,14 @@ class DownloadsPlugin(BasePlugin[DownloadsConfig]):
         if self.command == "build":
             self.staged = StagedOutput(Path(config.site_dir))
             config.site_dir = str(self.staged.prepare())
+        self.rendering.open()
         return config
 
     def on_files(self, files: Files, *, config: MkDocsConfig) -> Files | None:
         if self.prepared is None:
             return None
         catalog, layout = self.prepared.catalog, self.prepared.layout
-        reserved = RESERVED + (layout.download_path.partition("{")[0] or "download/",)
+        reserved = (*RESERVED, layout.download_path.partition("{")[0] or "download/")
         for file in files:
             if file.src_uri.startswith(reserved) or file.dest_uri.startswith(reserved):
                 raise PluginError(
@@ -131,16 +137,18 @@ class DownloadsPlugin(BasePlugin[DownloadsConfig]):
 
     @event_priority(-100)  # last: other plugins write their files into the staging folder first
     def on_post_build(self, *, config: MkDocsConfig) -> None:
+        self.rendering.close()
         if self.prepared is None:
             return
-        with _as_plugin_error():
+        with ci_log.section("write", "Writing artifacts and machine files"), _as_plugin_error():
             pipeline.write_site(self.prepared, Path(config.site_dir))
-        if self.staged is not None:
-            self.staged.commit()
-            config.site_dir = str(self.staged.target)
-            self.staged = None
+            if self.staged is not None:
+                self.staged.commit()
+                config.site_dir = str(self.staged.target)
+                self.staged = None
 
     def on_build_error(self, *, error: Exception) -> None:
+        self.rendering.close()
         if self.staged is not None:
             self.staged.discard()
             self.staged = None

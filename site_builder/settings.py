@@ -16,6 +16,7 @@ from typing import Any
 
 import platformdirs
 
+from .budget import parse_size
 from .errors import ConfigError
 from .layout import DEFAULT_DOWNLOAD_PATH, SiteLayout
 
@@ -112,7 +113,7 @@ def resolve(
         prereleases=bool(_first(flags.get("prereleases"), options.get("prereleases"), True)),
         cache_dir=path("cache_dir") or defaults.cache_dir,
         description=pick("description") or "",
-        max_site_size=int(_first(options.get("max_site_size"), DEFAULT_MAX_SITE_SIZE)),
+        max_site_size=parse_size(_first(options.get("max_site_size"), DEFAULT_MAX_SITE_SIZE)),
     )
     settings.layout  # validates download_path and the site URL early  # noqa: B018
     return settings

@@ -10,7 +10,7 @@ import json
 import logging
 import posixpath
 import xml.etree.ElementTree as ET
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from ..catalog import Catalog, Release, alias_name
@@ -26,7 +26,7 @@ ATOM = "http://www.w3.org/2005/Atom"
 
 
 def iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def release_record(release: Release, layout: SiteLayout) -> dict[str, Any]:
@@ -162,7 +162,7 @@ def atom_feed(catalog: Catalog, layout: SiteLayout) -> bytes:
     feed_id = layout.url("") or f"urn:site-builder:{url_path(catalog.package)}"
     sub(feed, "title", f"{catalog.package} releases")
     sub(feed, "id", feed_id)
-    newest = max((r.released_at for r in catalog.releases), default=datetime.now(timezone.utc))
+    newest = max((r.released_at for r in catalog.releases), default=datetime.now(UTC))
     sub(feed, "updated", iso(newest))
     sub(feed, "link", rel="self", href=link("feed.xml"))
     sub(feed, "link", rel="alternate", type="text/html", href=link("releases/"))

@@ -16,7 +16,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ..catalog import Artifact, PackageVersion
@@ -36,7 +36,7 @@ def file_sha256(path: Path) -> str:
 def parse_timestamp(text: str) -> datetime:
     """ISO 8601 as GitLab writes it (`2026-02-08T15:23:00.123Z`), always timezone-aware."""
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class FolderSource:
@@ -81,7 +81,7 @@ class FolderSource:
         created_at = (
             parse_timestamp(released)
             if released
-            else datetime.fromtimestamp(version_dir.stat().st_mtime, tz=timezone.utc)
+            else datetime.fromtimestamp(version_dir.stat().st_mtime, tz=UTC)
         )
         notes_file = version_dir / ".notes.md"
         return PackageVersion(

@@ -1,0 +1,114 @@
+"""Shared fixtures: a site project in a temp folder, a folder registry, and a CLI runner."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from site_builder.cli import main
+
+REPO = Path(__file__).resolve().parent.parent
+SECRET_VARIABLES = ("GITLAB_TOKEN", "CI_JOB_TOKEN", "GITLAB_DEPLOY_TOKEN", "STRAPI_TOKEN")
+CI_VARIABLES = ("CI_API_V4_URL", "CI_PROJECT_ID", "CI_PAGES_URL", "CI_COMMIT_TAG", "GITLAB_CI")
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never inherit a real token or CI variable from the machine running them."""
+    for name in SECRET_VARIABLES + CI_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
+    """Run `site-builder ARGS...` in-process; returns exit code, stdout and stderr."""
+
+    def run(*args: str) -> CliResult:
+        capsys.readouterr()
+        try:
+            code = main(list(args))
+        except SystemExit as e:  # argparse usage errors
+            code = int(e.code or 0)
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the repository's site project (mkdocs.yml, content/, theme/)."""
+    root = tmp_path / "project"
+    root.mkdir()
+    shutil.copy(REPO / "mkdocs.yml", root / "mkdocs.yml")
+    shutil.copytree(REPO / "content", root / "content")
+    shutil.copytree(REPO / "theme", root / "theme")
+    return root
+
+
+class FolderRegistry:
+    """Writes `root/<package>/<version>/<file>` with optional `.release.json` and notes."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def add(
+        self,
+        version: str,
+        files: dict[str, bytes],
+        *,
+        package: str = "VoiceInput",
+        released_at: str = "2026-01-01T00:00:00Z",
+        notes: str = "",
+        status: str = "default",
+        sha256: dict[str, str] | None = None,
+    ) -> Path:
+        folder = self.root / package / version
+        folder.mkdir(parents=True)
+        for name, content in files.items():
+            path = folder / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
+        meta: dict[str, object] = {"released_at": released_at, "status": status}
+        if sha256:
+            meta["sha256"] = sha256
+        (folder / ".release.json").write_text(json.dumps(meta))
+        if notes:
+            (folder / ".notes.md").write_text(notes)
+        return folder
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> FolderRegistry:
+    return FolderRegistry(tmp_path / "registry")
+
+
+@pytest.fixture
+def build(
+    project: Path, registry: FolderRegistry, tmp_path: Path, run_cli: Callable[..., CliResult]
+) -> Callable[..., CliResult]:
+    """`site-builder build` of `project` from `registry` into `project/public`."""
+
+    def run(*extra: str) -> CliResult:
+        return run_cli(
+            "build",
+            "--config", str(project / "mkdocs.yml"),
+            "--from-dir", str(registry.root),
+            "--output", str(project / "public"),
+            "--cache-dir", str(tmp_path / "cache"),
+            *extra,
+        )
+
+    return run
