@@ -6,6 +6,7 @@ and their SHA256 never change by accident.  Run: python examples/make_registry.p
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import zipfile
@@ -28,12 +29,22 @@ VERSIONS = {
 }
 
 
+def payload(seed: str, size: int) -> bytes:
+    """Incompressible but reproducible bytes, so sample downloads have a realistic size."""
+    out = bytearray()
+    block = seed.encode()
+    while len(out) < size:
+        block = hashlib.sha256(block).digest()
+        out += block
+    return bytes(out[:size])
+
+
 def make_zip(path: Path, version: str, platform: str) -> None:
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, text in (
             ("VoiceInput/README.txt", f"VoiceInput {version} for {platform}\n"),
             ("VoiceInput/LICENSE.txt", "Sample data for site_builder.\n"),
-            ("VoiceInput/voiceinput.bin", (f"{version}:{platform}\n" * 2000)),
+            ("VoiceInput/voiceinput.bin", payload(f"{version}:{platform}", 40_000)),
         ):
             info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
