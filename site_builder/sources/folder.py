@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from ..catalog import Artifact, PackageVersion
 from ..errors import SourceError
@@ -94,7 +95,7 @@ class FolderSource:
         )
 
     @staticmethod
-    def _metadata(version_dir: Path) -> dict:  # type: ignore[type-arg]
+    def _metadata(version_dir: Path) -> dict[str, Any]:
         meta_file = version_dir / ".release.json"
         if not meta_file.is_file():
             return {}
