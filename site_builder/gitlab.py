@@ -53,6 +53,9 @@ class RetryPolicy:
     max_wait: float = 60.0
 
 
+DEFAULT_RETRY = RetryPolicy()  # what a client gets unless told otherwise; tests swap it
+
+
 class _Retryable(Exception):
     """One attempt GitLab may answer differently later; carries what to report if it won't."""
 
@@ -133,7 +136,7 @@ class GitLabClient:
         project: str,
         credential: Credential | None,
         *,
-        retry: RetryPolicy = RetryPolicy(),  # frozen: sharing is safe
+        retry: RetryPolicy | None = None,  # None: DEFAULT_RETRY, read when the client is made
         timeout: float = 30.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
@@ -141,7 +144,7 @@ class GitLabClient:
         self.project = str(project)
         self.project_ref = quote(self.project, safe="")
         self.credential = credential
-        self.retry_policy = retry
+        self.retry_policy = retry or DEFAULT_RETRY
         self._origin = httpx.URL(self.api_url)
         self._http = httpx.Client(
             timeout=timeout,

@@ -8,6 +8,7 @@ calls one before rendering and the other after it.
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from .catalog import Catalog, build_catalog
 from .fetch import ArtifactCache, Fetcher, ProgressHook, place
 from .layout import SiteLayout
 from .output import join_within, write_files
+from .progress import download_progress
 from .render.machine import machine_files
 from .settings import Settings
 from .sources import Source, source_for
@@ -39,8 +41,13 @@ def prepare(
     on_chunk: ProgressHook | None = None,
 ) -> PreparedSite:
     package = settings.require_package()
+    if source is None:  # a source made here is closed here: GitLab's holds open connections
+        made = source_for(settings)
+        try:
+            return prepare(settings, source=made, on_chunk=on_chunk)
+        finally:
+            getattr(made, "close", lambda: None)()
     layout = settings.layout
-    source = source or source_for(settings)
     catalog = build_catalog(
         source.versions(package),
         package=package,
@@ -52,8 +59,9 @@ def prepare(
     if not catalog.releases:
         log.warning("%s has no published version of %r yet", source.describe(), package)
     check_budget(catalog, max_bytes=settings.max_site_size)  # before a byte is fetched
-    fetcher = Fetcher(source, ArtifactCache(settings.cache_dir), on_chunk=on_chunk)
-    return PreparedSite(catalog=catalog, layout=layout, cached=fetcher.fetch(catalog))
+    with download_progress() if on_chunk is None else nullcontext(on_chunk) as hook:
+        cached = Fetcher(source, ArtifactCache(settings.cache_dir), on_chunk=hook).fetch(catalog)
+    return PreparedSite(catalog=catalog, layout=layout, cached=cached)
 
 
 def write_site(prepared: PreparedSite, site_dir: Path) -> None:

@@ -1,0 +1,147 @@
+"""A GitLab project's generic package registry as a `Source`.
+
+    source = GitLabSource.from_env(api_url="https://gitlab.example.com/api/v4", project="42")
+    rows = source.versions("VoiceInput")      # every listed package row, with files and notes
+
+Listing is one paginated walk of the packages API (GitLab's `package_name` also matches
+`VoiceInput-beta`; the catalogue keeps the exact name), then the files of every row the
+catalogue could publish, a few packages at a time. Rows it could not publish (another name,
+`hidden`, `error`…) pass through with no files: GitLab answers 404 to their file lists anyway.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import quote, unquote
+
+from ..auth import Credential
+from ..catalog import GENERIC, PUBLISHED_STATUS, Artifact, PackageVersion
+from ..errors import AuthError, SourceError, TransientError
+from ..gitlab import GitLabClient
+from .folder import parse_timestamp
+
+log = logging.getLogger("mkdocs.plugins.downloads")
+
+PER_TAG_NOTES_LIMIT = 10  # up to this many versions, ask for each tag's release; else list all
+
+
+class GitLabSource:
+    """Reads one project's generic packages, files and release notes through a GitLabClient."""
+
+    def __init__(self, client: GitLabClient, *, workers: int = 4) -> None:
+        self.client = client
+        self.workers = workers
+
+    @classmethod
+    def from_env(
+        cls, *, api_url: str, project: str, env: Mapping[str, str] | None = None, **kw: Any
+    ) -> GitLabSource:
+        """A source whose token comes from GITLAB_TOKEN, CI_JOB_TOKEN or GITLAB_DEPLOY_TOKEN."""
+        return cls(GitLabClient.from_env(api_url=api_url, project=project, env=env, **kw))
+
+    def describe(self) -> str:
+        return f"GitLab project {self.client.project} at {self.client.api_url}"
+
+    def close(self) -> None:
+        self.client.close()
+
+    # -- listing --------------------------------------------------------------------------------
+    def versions(self, package: str) -> list[PackageVersion]:
+        self._require_listing_token()
+        project = f"/projects/{self.client.project_ref}"
+        params = {"package_type": GENERIC, "package_name": package,
+                  "order_by": "created_at", "sort": "asc"}
+        rows: dict[int, dict[str, Any]] = {}
+        for row in self.client.paginate(f"{project}/packages", params):
+            rows.setdefault(int(row["id"]), row)  # offset pages can repeat a row mid-walk
+        publishable = [r for r in rows.values() if _publishable(r, package)]
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            files = dict(zip((r["id"] for r in publishable),
+                             pool.map(self._files, publishable), strict=True))
+            notes = self._notes(sorted({r["version"] for r in publishable}), pool)
+        return [
+            PackageVersion(
+                package=str(row["name"]),
+                version=str(row["version"]),
+                created_at=parse_timestamp(row["created_at"]),
+                files=files.get(row["id"], ()),
+                status=str(row.get("status") or PUBLISHED_STATUS),
+                package_type=str(row.get("package_type") or GENERIC),
+                notes=notes.get(str(row["version"]), ""),
+            )
+            for row in rows.values()
+        ]
+
+    def _require_listing_token(self) -> None:
+        credential: Credential | None = self.client.credential
+        if credential is not None and credential.is_deploy_token:
+            raise AuthError(
+                f"{credential.variable} holds a deploy token, and GitLab does not let deploy "
+                "tokens list packages: set GITLAB_TOKEN (an access token with read_api), or run "
+                "in GitLab CI where CI_JOB_TOKEN is set"
+            )
+
+    def _files(self, row: dict[str, Any]) -> tuple[Artifact, ...]:
+        path = f"/projects/{self.client.project_ref}/packages/{row['id']}/package_files"
+        artifacts = []
+        for f in self.client.paginate(path):
+            # Nested names come back encoded (`docs%2Fmanual.pdf`); the site uses the real path.
+            name = unquote(str(f["file_name"]))
+            if not f.get("file_sha256"):
+                raise SourceError(
+                    f"GitLab lists no SHA256 for {row['name']} {row['version']} {name}, so it "
+                    "cannot be verified: upload it again through the generic packages API"
+                )
+            artifacts.append(Artifact(
+                name=name,
+                size=int(f["size"]),
+                sha256=str(f["file_sha256"]).lower(),
+                file_id=int(f["id"]),
+                uploaded_at=parse_timestamp(f["created_at"]) if f.get("created_at") else None,
+            ))
+        return tuple(artifacts)
+
+    def _notes(self, versions: list[str], pool: ThreadPoolExecutor) -> dict[str, str]:
+        """Release notes by tag; optional, so a project without Releases just has none."""
+        if not versions:
+            return {}
+        try:
+            if len(versions) <= PER_TAG_NOTES_LIMIT:
+                found = dict(zip(versions, pool.map(self._release_notes, versions), strict=True))
+            else:
+                releases = self.client.paginate(f"/projects/{self.client.project_ref}/releases")
+                found = {str(r["tag_name"]): r.get("description") or "" for r in releases}
+        except SourceError as e:
+            if isinstance(e, TransientError):
+                raise
+            log.warning("release notes are left out: %s", e)
+            return {}
+        return {v: found.get(v, "") for v in versions}
+
+    def _release_notes(self, tag: str) -> str:
+        path = f"/projects/{self.client.project_ref}/releases/{quote(tag, safe='')}"
+        response = self.client.request("GET", path, ok=(200, 404))
+        if response.status_code == 404:  # no Release for this tag: no notes
+            return ""
+        return str(response.json().get("description") or "")
+
+    # -- bytes ----------------------------------------------------------------------------------
+    @contextmanager
+    def open(self, package: str, version: str, artifact: Artifact) -> Iterator[Iterator[bytes]]:
+        label = f"{package} {version} {artifact.name}"
+        try:
+            with self.client.stream(self.client.generic_path(package, version, artifact.name)) \
+                    as chunks:
+                yield chunks
+        except SourceError as e:  # name the file the user knows, not just the URL
+            raise type(e)(f"{label}: {e}") from e
+
+
+def _publishable(row: dict[str, Any], package: str) -> bool:
+    """Rows the catalogue could publish; only these have their files listed."""
+    return (row.get("name") == package and row.get("status") == PUBLISHED_STATUS
+            and row.get("package_type", GENERIC) == GENERIC)
