@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,16 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never inherit a real token or CI variable from the machine running them."""
     for name in SECRET_VARIABLES + CI_VARIABLES:
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """`cli.main` points the `mkdocs` logger at this test's stderr; the next test gets it back."""
+    loggers = [logging.getLogger(name) for name in ("mkdocs", "mkdocs.plugins.downloads")]
+    saved = [(lg.handlers[:], lg.propagate, lg.level) for lg in loggers]
+    yield
+    for lg, (handlers, propagate, level) in zip(loggers, saved, strict=True):
+        lg.handlers[:], lg.propagate, lg.level = handlers, propagate, level
 
 
 @dataclass

@@ -134,6 +134,7 @@ class FakeGitLab(FakeHTTPServer):
         self.duplicates_allowed = True
         self.pagination_count_limit = 10_000  # above it X-Total(-Pages) and rel="last" vanish
         self.max_parallel_uploads = 0
+        self.fail_after_store: list[int] = []  # next uploads: stored, then answered this status
         self._active_uploads = 0
         self._store: FakeObjectStore | None = None
         self._link_paths: dict[int, str | None] = {}  # link id -> direct_asset_path
@@ -421,6 +422,9 @@ class FakeGitLab(FakeHTTPServer):
             f = FakeFile(self._next("file"), package.id, file_name, content, self._timestamp(),
                          digest, size)
             package.files.append(f)
+            failure = self.fail_after_store.pop(0) if self.fail_after_store else None
+        if failure:  # a proxy timeout or crash after the file landed: the client can't tell
+            raise HTTPError(failure, {"message": f"{failure} Internal Server Error"})
         if select != "package_file":
             req.send_json(201, {"message": "201 Created"})
             return
