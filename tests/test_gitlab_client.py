@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from site_builder import gitlab as gitlab_client
 from site_builder.auth import Credential
 from site_builder.errors import AuthError, SourceError, TransientError
 from site_builder.gitlab import GitLabClient, RetryPolicy, server_wait
@@ -31,7 +32,14 @@ def credential(value: str = TOKEN, kind: str = "GITLAB_TOKEN") -> Credential:
 
 
 @pytest.fixture
+def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Clients made without a policy (as the CLI makes them) retry in milliseconds."""
+    monkeypatch.setattr(gitlab_client, "DEFAULT_RETRY", FAST)
+
+
+@pytest.fixture
 def gitlab() -> Iterator[FakeGitLab]:
+    """The fake GitLab with one developer token, `TOKEN`."""
     with FakeGitLab() as gl:
         gl.add_token(TOKEN, role="developer")
         yield gl

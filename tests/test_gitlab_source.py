@@ -8,34 +8,22 @@ from pathlib import Path
 
 import pytest
 
-from site_builder import gitlab as gitlab_client
 from site_builder.catalog import Artifact, build_catalog
 from site_builder.errors import AuthError, TransientError
 from site_builder.fetch import ArtifactCache, Fetcher
-from site_builder.gitlab import GitLabClient, RetryPolicy
+from site_builder.gitlab import GitLabClient
 from site_builder.sources.gitlab import GitLabSource
 
 try:
     from fake_gitlab import FakeGitLab
+    from test_gitlab_client import TOKEN, fast_retries, gitlab
 except ImportError:  # tests/ imported as a package
     from .fake_gitlab import FakeGitLab  # type: ignore[no-redef]
+    from .test_gitlab_client import TOKEN, fast_retries, gitlab  # type: ignore[no-redef]
 
-TOKEN = "glpat-Source-Secret-c41d"
+__all__ = ["fast_retries", "gitlab"]  # fixtures shared with the client's tests
+pytestmark = pytest.mark.usefixtures("fast_retries")
 ENV = {"GITLAB_TOKEN": TOKEN}
-
-
-@pytest.fixture(autouse=True)
-def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(gitlab_client, "DEFAULT_RETRY",
-                        RetryPolicy(max_attempts=3, max_total_seconds=5, base_wait=0.001))
-
-
-@pytest.fixture
-def gitlab() -> Iterator[FakeGitLab]:
-    with FakeGitLab() as gl:
-        gl.add_token(TOKEN, role="developer")
-        yield gl
-    assert not gl.errors, gl.errors[0]
 
 
 @pytest.fixture
