@@ -3,10 +3,10 @@
 GitLab folds the lines between two markers written to the job log; anywhere else the
 markers would be noise, so they are written only when `GITLAB_CI` is set:
 
-    with section("fetch", "Reading the registry and verifying artifacts"):
+    with Section("fetch", "Reading the registry and verifying artifacts"):
         prepared = pipeline.prepare(settings)
 
-A section that spans several MkDocs events uses `Section.open()` and `Section.close()`.
+A section that spans several MkDocs events calls `open()` and `close()` instead.
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 
 _ESC = "\x1b[0K"
 
@@ -26,7 +25,11 @@ def in_gitlab_ci(env: Mapping[str, str] | None = None) -> bool:
 
 
 class Section:
-    """One named section of the job log; opening or closing twice writes nothing more."""
+    """One named section of the job log; opening or closing twice writes nothing more.
+
+    Used as a context manager it is closed on failure too, so the error line the CLI prints
+    next stays outside the fold, visible.
+    """
 
     def __init__(self, name: str, header: str, *, collapsed: bool = True) -> None:
         self.name = name
@@ -47,17 +50,12 @@ class Section:
         self._opened = False
         _write(f"{_ESC}section_end:{int(time.time())}:{self.name}\r{_ESC}")
 
+    def __enter__(self) -> Section:
+        self.open()
+        return self
 
-@contextmanager
-def section(name: str, header: str, *, collapsed: bool = True) -> Iterator[None]:
-    """Everything logged inside the block folds under `header` in GitLab's job log."""
-    log_section = Section(name, header, collapsed=collapsed)
-    log_section.open()
-    try:
-        yield
-    finally:
-        # Closed on failure too: the error line the CLI prints next stays outside, visible.
-        log_section.close()
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 def _write(line: str) -> None:

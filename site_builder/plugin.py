@@ -82,7 +82,7 @@ class DownloadsPlugin(BasePlugin[DownloadsConfig]):
             )
             if self.settings.site_url:
                 config.site_url = self.settings.site_url
-            with ci_log.section("fetch", "Reading the registry, verifying artifacts"):
+            with ci_log.Section("fetch", "Reading the registry, verifying artifacts"):
                 self.prepared = pipeline.prepare(self.settings)
         catalog = self.prepared.catalog
         self.renderer = PageRenderer(
@@ -140,7 +140,7 @@ class DownloadsPlugin(BasePlugin[DownloadsConfig]):
         self.rendering.close()
         if self.prepared is None:
             return
-        with ci_log.section("write", "Writing artifacts and machine files"), _as_plugin_error():
+        with ci_log.Section("write", "Writing artifacts and machine files"), _as_plugin_error():
             pipeline.write_site(self.prepared, Path(config.site_dir))
             if self.staged is not None:
                 self.staged.commit()

@@ -1,0 +1,163 @@
+"""`.gitlab-ci.yml`: the jobs, when each runs, what Pages deploys, and commands our CLI accepts."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from site_builder.cli import build_parser
+
+CI_FILE = Path(__file__).resolve().parent.parent / ".gitlab-ci.yml"
+CONFIG: dict[str, Any] = yaml.safe_load(CI_FILE.read_text(encoding="utf-8"))
+RESERVED = {"default", "stages", "variables", "workflow", "include", "image", "cache"}
+JOBS = {name: job for name, job in CONFIG.items() if name not in RESERVED}
+
+# Pipelines as GitLab describes them with predefined variables.
+TAG = {"CI_COMMIT_TAG": "v1.2.0", "CI_PIPELINE_SOURCE": "push", "CI_DEFAULT_BRANCH": "main"}
+DEFAULT_BRANCH = {"CI_COMMIT_BRANCH": "main", "CI_PIPELINE_SOURCE": "push",
+                  "CI_DEFAULT_BRANCH": "main"}
+SCHEDULE = {**DEFAULT_BRANCH, "CI_PIPELINE_SOURCE": "schedule"}
+FEATURE = {"CI_COMMIT_BRANCH": "fix-typo", "CI_PIPELINE_SOURCE": "push",
+           "CI_DEFAULT_BRANCH": "main"}
+MERGE_REQUEST = {"CI_PIPELINE_SOURCE": "merge_request_event", "CI_DEFAULT_BRANCH": "main",
+                 "CI_MERGE_REQUEST_IID": "7"}
+STRAPI = {"STRAPI_URL": "https://cms.example.com"}
+
+
+def _value(term: str, env: dict[str, str]) -> str:
+    term = term.strip()
+    if term.startswith("$"):
+        return env.get(term[1:], "")
+    return term.strip("\"'")
+
+
+def _condition(expression: str, env: dict[str, str]) -> bool:
+    """The subset of GitLab's `rules:if` this file uses: $VAR, ==, !=, && and ||."""
+    for alternative in expression.split("||"):
+        results = []
+        for atom in alternative.split("&&"):
+            if "==" in atom or "!=" in atom:
+                operator = "==" if "==" in atom else "!="
+                left, right = atom.split(operator)
+                equal = _value(left, env) == _value(right, env)
+                results.append(equal if operator == "==" else not equal)
+            else:
+                results.append(_value(atom, env) != "")
+        if all(results):
+            return True
+    return False
+
+
+def runs(job_name: str, env: dict[str, str]) -> bool:
+    """Whether GitLab creates the job in a pipeline with these variables (first rule wins)."""
+    rules = JOBS[job_name].get("rules")
+    if rules is None:
+        return True
+    for rule in rules:
+        if "if" not in rule or _condition(rule["if"], env):
+            return rule.get("when", "on_success") != "never"
+    return False
+
+
+def script_lines() -> list[tuple[str, str]]:
+    """Every (job, line) of every script section that runs site-builder."""
+    found = []
+    for name, job in JOBS.items():
+        for key in ("before_script", "script", "after_script"):
+            lines = job.get(key, [])
+            for line in [lines] if isinstance(lines, str) else lines:
+                if "site-builder" in line:
+                    found.append((name, line))
+    return found
+
+
+def test_the_four_jobs_exist_in_stage_order() -> None:
+    """test, pages, release and notify run in that order of stages."""
+    stages = CONFIG["stages"]
+    order = [stages.index(JOBS[name]["stage"]) for name in ("test", "pages", "release", "notify")]
+    assert order == sorted(order) and len(set(order[:3])) == 3
+    assert "pages" in JOBS["release"]["needs"] and "pages" in JOBS["notify"]["needs"]
+
+
+def test_test_job_runs_pytest_everywhere() -> None:
+    """The test job runs on every pipeline, through the README's command (.ci/run runs pytest)."""
+    assert runs("test", FEATURE) and runs("test", TAG) and runs("test", MERGE_REQUEST)
+    script = " ".join(JOBS["test"]["script"])
+    assert "pytest" in script or ".ci/run" in script
+    assert "pytest" in (CI_FILE.parent / ".ci" / "run").read_text()
+
+
+@pytest.mark.parametrize(
+    ("job", "env", "expected"),
+    [
+        ("pages", TAG, True),
+        ("pages", DEFAULT_BRANCH, True),
+        ("pages", SCHEDULE, True),
+        ("pages", FEATURE, False),
+        ("pages", MERGE_REQUEST, False),
+        ("release", TAG, True),
+        ("release", DEFAULT_BRANCH, False),
+        ("release", SCHEDULE, False),
+        ("notify", {**TAG, **STRAPI}, True),
+        ("notify", TAG, False),
+        ("notify", {**DEFAULT_BRANCH, **STRAPI}, False),
+        ("notify", {**SCHEDULE, **STRAPI}, False),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
+def test_rules(job: str, env: dict[str, str], expected: bool) -> None:
+    """pages: tags, default branch, schedules; release: tags; notify: tags with STRAPI_URL."""
+    assert runs(job, env) is expected
+
+
+def test_pages_publishes_public_old_and_new_style() -> None:
+    """`pages: {publish: public}` for GitLab 17.9+, and `artifacts: paths: [public]` before."""
+    pages = JOBS["pages"]
+    assert pages["pages"]["publish"] == "public"
+    assert "public" in pages["artifacts"]["paths"]
+    assert any("--output public" in line for _, line in script_lines() if "build" in line)
+
+
+def test_pages_caches_the_download_cache() -> None:
+    """The folder `--cache-dir` names is the folder the job caches, under a fixed key."""
+    pages = JOBS["pages"]
+    build = next(line for job, line in script_lines() if job == "pages" and " build" in line)
+    cache_dir = shlex.split(build)[shlex.split(build).index("--cache-dir") + 1]
+    assert pages["cache"]["paths"] == [cache_dir] == [".cache/site-builder"]
+    assert pages["cache"]["key"] and "$" not in str(pages["cache"]["key"])
+
+
+def test_no_secret_on_a_command_line() -> None:
+    """Tokens come from the environment only: no script passes one."""
+    for _, line in script_lines():
+        assert not re.search(r"TOKEN|PASSWORD|SECRET", line), line
+
+
+def _expand(line: str) -> str:
+    """`$VAR` and `${VAR}` → a dummy value, as the shell in the job would expand them."""
+    return re.sub(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?", lambda m: f"dummy-{m.group(1)}", line)
+
+
+def _subcommands() -> set[str]:
+    parser = build_parser()
+    action = next(a for a in parser._actions if a.dest == "command")
+    return set(action.choices or ())  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("job", "line"), script_lines(), ids=lambda v: v[:40])
+def test_every_site_builder_command_parses(job: str, line: str) -> None:
+    """Each `site-builder …` line in a script is accepted by the CLI's own parser."""
+    words = shlex.split(_expand(line), comments=True)
+    argv = words[words.index("site-builder") + 1:]
+    if argv[0] not in _subcommands():
+        pytest.skip(f"`site-builder {argv[0]}` is not in the CLI yet (being written separately)")
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as e:
+        pytest.fail(f"{job}: `{line}` is refused by the CLI (exit {e.code})")
+    assert args.command == argv[0]
