@@ -188,8 +188,8 @@ def kept(registry: FolderRegistry, build, project: Path) -> Path:
     return project / "public"
 
 
-def test_keep_index_json_marks_old_versions(kept: Path) -> None:
-    """Old versions stay in index.json with SHA256 and size, `hosted: false` and `path: null`."""
+def test_keep_old_versions_stay_listed_without_files(kept: Path) -> None:
+    """index.json keeps old versions (SHA256, size) as `hosted: false`, `path: null`; no files."""
     index = json.loads((kept / "index.json").read_text())
     hosted = {r["version"]: r.get("hosted", True) for r in index["releases"]}
     assert hosted == {"v2.0.0-rc.1": True, "v1.2.0": True, "v1.1.0": False, "v1.0.0": False}
@@ -201,16 +201,12 @@ def test_keep_index_json_marks_old_versions(kept: Path) -> None:
             else:
                 assert entry["path"] is None and "url" not in entry
     assert json.loads((kept / "latest.json").read_text())["version"] == "v1.2.0"
-
-
-def test_keep_writes_no_files_for_old_versions(kept: Path) -> None:
-    """download/ holds the hosted versions only: no artifact or checksum file of the others."""
     assert sorted(p.name for p in (kept / "download").iterdir()) == ["v1.2.0", "v2.0.0-rc.1"]
     assert (kept / "download" / "v1.2.0" / "docs" / "manual.txt").read_bytes() == b"manual"
 
 
-def test_keep_old_version_pages_say_so_without_links(kept: Path) -> None:
-    """An old version's page lists its files and SHA256 but links to no download."""
+def test_keep_old_version_pages_say_so_and_nothing_links_there(kept: Path) -> None:
+    """An old version's page shows files and SHA256 without links; no page links its files."""
     page = BeautifulSoup((kept / "releases" / "v1.0.0" / "index.html").read_text(), "html.parser")
     text = page.get_text(" ")
     assert "no longer hosted here" in text
@@ -221,11 +217,7 @@ def test_keep_old_version_pages_say_so_without_links(kept: Path) -> None:
     assert not page.find_all("a", attrs={"download": True})
     current = (kept / "releases" / "v1.2.0" / "index.html").read_text()
     assert "no longer hosted here" not in current and "download/v1.2.0/" in current
-
-
-def test_keep_no_page_links_to_an_old_version_file(kept: Path) -> None:
-    """No HTML page, feed or redirect anywhere points into download/<old version>/."""
-    for path in kept.rglob("*"):
+    for path in kept.rglob("*"):  # pages, feed, JSON, _redirects
         if path.suffix in (".html", ".xml", ".json", "") and path.is_file():
             text = path.read_text(errors="replace")
             assert "download/v1.0.0" not in text and "download/v1.1.0" not in text, path
