@@ -215,14 +215,7 @@ class GitLabClient:
         return response
 
     def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
-        response = self.request("GET", path, params=params)
-        try:
-            return response.json()
-        except ValueError as e:
-            raise SourceError(
-                f"GitLab's answer to GET {path} is not JSON: check that the API URL "
-                f"{self.api_url} ends in /api/v4"
-            ) from e
+        return self._json(self.request("GET", path, params=params), path)
 
     def paginate(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[Any]:
         """Every row of a list endpoint, page by page, `per_page` at GitLab's maximum (100)."""
@@ -231,13 +224,7 @@ class GitLabClient:
         seen_pages: set[str] = set()
         while True:
             response = self.request("GET", path, params=query)
-            try:
-                rows = response.json()
-            except ValueError as e:
-                raise SourceError(
-                    f"GitLab's answer to GET {path} is not JSON: check that the API URL "
-                    f"{self.api_url} ends in /api/v4"
-                ) from e
+            rows = self._json(response, path)
             if not isinstance(rows, list):
                 raise SourceError(f"GitLab's answer to GET {path} is not a list of rows")
             yield from rows
@@ -278,6 +265,15 @@ class GitLabClient:
             response.close()
 
     # -- internals ------------------------------------------------------------------------------
+    def _json(self, response: httpx.Response, path: str) -> Any:
+        try:
+            return response.json()
+        except ValueError as e:  # usually an API URL without /api/v4: a web page came back
+            raise SourceError(
+                f"GitLab's answer to GET {path} is not JSON: check that the API URL "
+                f"{self.api_url} ends in /api/v4"
+            ) from e
+
     def _headers_for(self, url: httpx.URL, extra: Mapping[str, str] | None) -> dict[str, str]:
         """The token goes to GitLab's own origin only, never to object storage or a CDN."""
         headers = dict(extra or {})
