@@ -38,7 +38,9 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]], *,
         from rich.console import Console
         from rich.table import Table
 
-        table = Table(*headers)
+        table = Table()
+        for header in headers:
+            table.add_column(header, overflow="fold")  # a checksum must never lose characters
         for row in rows:
             table.add_row(*row)
         Console(file=stream).print(table)
