@@ -175,9 +175,15 @@ class GitLabClient:
 
     # -- paths ----------------------------------------------------------------------------------
     def generic_path(self, package: str, version: str, file_name: str) -> str:
-        """The download/upload path of a generic file; `/` in a nested name is sent as %2F."""
-        segments = (quote(s, safe="") for s in (package, version, file_name))
-        return f"/projects/{self.project_ref}/packages/generic/" + "/".join(segments)
+        """The download/upload path of a generic file, every reserved byte (`+` too) encoded.
+
+        A nested name (`docs/manual.pdf`) goes as real path segments: that is the newest
+        GitLab's `(*path/):file_name` route, the only one that stores nested names at all.
+        """
+        parts = (package, version, *file_name.split("/"))
+        return f"/projects/{self.project_ref}/packages/generic/" + "/".join(
+            quote(part, safe="") for part in parts
+        )
 
     # -- requests -------------------------------------------------------------------------------
     def request(

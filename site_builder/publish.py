@@ -25,7 +25,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 import httpx
 
@@ -142,13 +142,6 @@ def check_names(package: str, version: str, files: Iterable[LocalFile]) -> None:
                         local.name, local.size)
 
 
-def generic_file_path(project_ref: str, package: str, version: str, name: str) -> str:
-    """The generic-package URL path of one file; `+` and every other reserved byte encoded."""
-    segments = "/".join(quote(part, safe="") for part in name.split("/"))
-    return (f"/projects/{project_ref}/packages/generic/"
-            f"{quote(package, safe='')}/{quote(version, safe='')}/{segments}")
-
-
 class HashingReader:
     """The bytes of a file in chunks, hashed on the way; never the whole file in memory.
 
@@ -263,7 +256,7 @@ class Publisher:
 
     def _served(self, local: LocalFile) -> str | None:
         """The SHA256 GitLab reports for a file of a hidden package (its files cannot be listed)."""
-        path = generic_file_path(self.client.project_ref, self.package, self.version, local.name)
+        path = self.client.generic_path(self.package, self.version, local.name)
         response = self.client.request("HEAD", path, ok=(200, 404))  # redirects are followed
         if response.status_code != 200:
             return None  # absent, or redirected to object storage: it carries no checksum
@@ -284,7 +277,7 @@ class Publisher:
         store the file twice. The pauses and attempts follow the client's RetryPolicy.
         """
         known = {f.id for f in state.files}
-        path = generic_file_path(self.client.project_ref, self.package, self.version, local.name)
+        path = self.client.generic_path(self.package, self.version, local.name)
         params = {"select": "package_file", "status": self.status}
         policy = self.client.retry_policy
         for attempt in range(max(policy.max_attempts, 1)):

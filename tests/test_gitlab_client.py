@@ -93,12 +93,12 @@ def test_paginate_falls_back_to_the_link_header(gitlab: FakeGitLab) -> None:
 
 
 def test_project_path_and_generic_segments_are_encoded(gitlab: FakeGitLab) -> None:
-    """`group/project`, a `+` version and a nested file name each travel as one encoded segment."""
+    """`group/project` and a `+` version are encoded; a nested name travels as path segments."""
     gitlab.add_package("App", "1.0.0+build.7", {"docs/manual.pdf": b"manual"})
     with GitLabClient(gitlab.api_url, "group/speech-to-text", credential(), retry=FAST) as c:
         path = c.generic_path("App", "1.0.0+build.7", "docs/manual.pdf")
         assert path == ("/projects/group%2Fspeech-to-text/packages/generic/"
-                        "App/1.0.0%2Bbuild.7/docs%2Fmanual.pdf")
+                        "App/1.0.0%2Bbuild.7/docs/manual.pdf")
         with c.stream(path) as chunks:
             assert b"".join(chunks) == b"manual"
 
