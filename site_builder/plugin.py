@@ -22,10 +22,18 @@ from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page
 
-from . import ci_log, pipeline
+from . import ci_log, compress, pipeline
 from .errors import SiteBuilderError
 from .output import StagedOutput
-from .render.pages import LANDING, RELEASES, PageRenderer, page_sources
+from .render.pages import (
+    LANDING,
+    RELEASES,
+    SCRIPT,
+    STYLESHEET,
+    PageRenderer,
+    page_assets,
+    page_sources,
+)
 from .settings import Settings, resolve
 
 log = logging.getLogger("mkdocs.plugins.downloads")
@@ -96,6 +104,8 @@ class DownloadsPlugin(BasePlugin[DownloadsConfig]):
             "latest": latest.version if latest else None,
             "latest_page": self.prepared.layout.page_path(latest.version) if latest else None,
         }
+        config.extra_css.append(STYLESHEET)  # the pages' own look and OS detection
+        config.extra_javascript.append(SCRIPT)
         if self.command == "build":
             self.staged = StagedOutput(Path(config.site_dir))
             config.site_dir = str(self.staged.prepare())
@@ -126,6 +136,9 @@ class DownloadsPlugin(BasePlugin[DownloadsConfig]):
                     inclusion=InclusionLevel.UNDEFINED if in_nav else InclusionLevel.NOT_IN_NAV,
                 )
             )
+        for src_uri, text in page_assets().items():
+            if files.get_file_from_path(src_uri) is None:
+                files.append(File.generated(config, src_uri, content=text))
         return files
 
     def on_page_content(
@@ -142,6 +155,10 @@ class DownloadsPlugin(BasePlugin[DownloadsConfig]):
             return
         with ci_log.Section("write", "Writing artifacts and machine files"), _as_plugin_error():
             pipeline.write_site(self.prepared, Path(config.site_dir))
+            compress.precompress(Path(config.site_dir), skip=(
+                self.prepared.layout.artifact_path(release.version, artifact.name)
+                for release, artifact in self.prepared.catalog.hosted_artifacts()
+            ))
             if self.staged is not None:
                 self.staged.commit()
                 config.site_dir = str(self.staged.target)

@@ -4,6 +4,11 @@ MkDocs + Material supply the frame (navigation, search, palette); this module su
 body of each generated page as HTML, rendered by Jinja with autoescaping on, so nothing from
 the registry reaches a page unescaped. `page_sources` names the generated pages;
 `PageRenderer.body(src_uri)` returns the HTML MkDocs puts inside the frame.
+
+The landing page's download button is chosen in the browser (assets/downloads.js) from
+data this module puts on each file row: `platform_of` reads the OS and CPU from the file
+name, `rank_of` says how good a main download the file is, `verify_commands` spells out
+the checksum command for each OS. Without JavaScript the page still lists every file.
 """
 
 from __future__ import annotations
@@ -11,9 +16,11 @@ from __future__ import annotations
 import json
 import posixpath
 import re
+import shlex
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cached_property
+from importlib import resources
 from typing import Any
 
 import jinja2
@@ -24,6 +31,9 @@ from .notes import notes_html
 
 LANDING = "index.md"
 RELEASES = "releases/index.md"
+# The pages' own CSS and JS, shipped in the package and added to every site by the plugin.
+STYLESHEET = "assets/downloads/downloads.css"
+SCRIPT = "assets/downloads/downloads.js"
 
 _OS_WORDS = {
     "windows": ("windows", "win32", "win64", "win", "msi", "exe"),
@@ -31,20 +41,66 @@ _OS_WORDS = {
     "linux": ("linux", "deb", "rpm", "appimage"),
 }
 _ARCH_WORDS = {
-    "x64": ("x64", "amd64", "x86_64", "win64"),
+    "x64": ("x64", "amd64", "win64"),
     "arm64": ("arm64", "aarch64"),
     "x86": ("x86", "i386", "i686", "win32"),
 }
+_OS_LABELS = {"windows": "Windows", "macos": "macOS", "linux": "Linux"}
+_ARCH_LABELS = {"x64": "x64", "arm64": "ARM64", "x86": "32-bit"}
+_MAC_ARCH_LABELS = {"x64": "Intel", "arm64": "Apple silicon"}
+
+# Lower is a better main download; NEVER_PRIMARY files are only ever listed.
+_INSTALLERS = (".exe", ".msi", ".msix", ".dmg", ".pkg", ".deb", ".rpm", ".appimage", ".apk")
+_ARCHIVES = (".zip", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tar.zst", ".7z")
+_METADATA = (".sig", ".asc", ".pem", ".cert", ".crt", ".sha256", ".sha512", ".md5", ".sbom",
+             ".spdx", ".json", ".yml", ".yaml", ".txt", ".md", ".blockmap", ".intoto.jsonl")
+NEVER_PRIMARY = 9
 
 
 def platform_of(file_name: str) -> tuple[str, str]:
     """The (os, arch) a file name is for, from its words; `""` where it does not say."""
-    words = set(re.split(r"[^a-z0-9_]+|_", file_name.lower()))
+    # `x86_64` is one word whichever separator the name uses elsewhere.
+    name = re.sub(r"x86[-_]64", "x64", file_name.lower())
+    words = set(re.split(r"[^a-z0-9]+", name))
 
     def find(table: dict[str, tuple[str, ...]]) -> str:
         return next((key for key, names in table.items() if words & set(names)), "")
 
     return find(_OS_WORDS), find(_ARCH_WORDS)
+
+
+def platform_label(os_name: str, arch: str) -> str:
+    """`("macos", "arm64")` → `macOS (Apple silicon)`; `""` when the OS is unknown."""
+    if not os_name:
+        return ""
+    label = _OS_LABELS[os_name]
+    arch_label = (_MAC_ARCH_LABELS if os_name == "macos" else _ARCH_LABELS).get(arch, arch)
+    return f"{label} ({arch_label})" if arch_label else label
+
+
+def rank_of(file_name: str) -> int:
+    """How good a main download a file is: installers 0, archives 1, other 2, metadata never."""
+    name = file_name.lower()
+    if name.endswith(_METADATA):
+        return NEVER_PRIMARY
+    if name.endswith(_INSTALLERS):
+        return 0
+    return 1 if name.endswith(_ARCHIVES) else 2
+
+
+def verify_commands(file_name: str, sha256: str) -> dict[str, str]:
+    """The one-line check of a downloaded file, per OS, run in the folder it was saved to.
+
+    Linux and macOS read a `sha256sum -c` line (two spaces); PowerShell prints True or False.
+    """
+    saved_as = posixpath.basename(file_name)
+    line = shlex.quote(f"{sha256}  {saved_as}")
+    ps_path = "'.\\" + saved_as.replace("'", "''") + "'"
+    return {
+        "linux": f"echo {line} | sha256sum -c",
+        "macos": f"echo {line} | shasum -a 256 -c",
+        "windows": f"(Get-FileHash -Algorithm SHA256 -LiteralPath {ps_path}).Hash -eq '{sha256}'",
+    }
 
 
 def human_size(size: int) -> str:
@@ -61,19 +117,49 @@ def human_date(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d")
 
 
+def iso_date(moment: datetime) -> str:
+    """The machine-readable form for `<time datetime=...>`."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def demote_headings(html: str, *, top: int) -> str:
+    """Shift the headings of rendered notes so the highest becomes `<h{top}>` (at most h6).
+
+    Notes sit under a page's own h2, and headings must stay in order for screen readers.
+    """
+    levels = [int(n) for n in re.findall(r"<h([1-6])>", html)]
+    if not levels:
+        return html
+    shift = top - min(levels)
+    return re.sub(
+        r"<(/?)h([1-6])>",
+        lambda m: f"<{m.group(1)}h{max(1, min(6, int(m.group(2)) + shift))}>",
+        html,
+    )
+
+
 def version_page_source(version: str) -> str:
     return f"releases/{version}/index.md"
 
 
 def page_sources(catalog: Catalog) -> dict[str, str]:
     """Generated Markdown sources: their front matter gives MkDocs a title; bodies come later."""
-    titles = {LANDING: f"{catalog.package} downloads", RELEASES: "All releases"}
+    titles = {LANDING: "Download", RELEASES: "All releases"}
     for release in catalog.releases:
         titles[version_page_source(release.version)] = f"{release.package} {release.version}"
-    # JSON strings are valid YAML scalars, so any title is quoted safely.
+    # JSON strings are valid YAML scalars, so any title is quoted safely. The table of
+    # contents would be empty (the bodies are HTML), so its sidebar gives way to the tables.
     return {
-        src: f"---\ntitle: {json.dumps(title)}\n---\n" for src, title in titles.items()
+        src: f"---\ntitle: {json.dumps(title)}\nhide:\n  - toc\n---\n"
+        for src, title in titles.items()
     }
+
+
+def page_assets() -> dict[str, str]:
+    """`{site path: text}` of the stylesheet and script the generated pages rely on."""
+    folder = resources.files("site_builder") / "assets"
+    return {path: (folder / posixpath.basename(path)).read_text("utf-8")
+            for path in (STYLESHEET, SCRIPT)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +174,13 @@ class FileView:
     checksum_href: str | None
     os: str
     arch: str
+    platform: str
+    rank: int
+    commands: dict[str, str]
+
+    @property
+    def basename(self) -> str:
+        return posixpath.basename(self.name)
 
 
 class PageRenderer:
@@ -110,6 +203,7 @@ class PageRenderer:
         )
         env.filters["size"] = human_size
         env.filters["date"] = human_date
+        env.filters["isodate"] = iso_date
         return env
 
     def is_generated(self, src_uri: str) -> bool:
@@ -132,6 +226,9 @@ class PageRenderer:
         def files(release: Release) -> list[FileView]:
             return [self._file_view(release, a, href) for a in release.files]
 
+        def notes(release: Release, *, top: int = 3) -> str:
+            return demote_headings(notes_html(release.notes), top=top)
+
         return self.env.get_template(template).render(
             catalog=self.catalog,
             latest=self.catalog.latest,
@@ -140,7 +237,9 @@ class PageRenderer:
             layout=self.layout,
             href=href,
             files=files,
-            notes=lambda release: notes_html(release.notes),
+            notes=notes,
+            example=example_file,
+            primary=primary_file,
             **extra,
         )
 
@@ -156,4 +255,23 @@ class PageRenderer:
             checksum_href=href(path + ".sha256") if release.hosted else None,
             os=os_name,
             arch=arch,
+            platform=platform_label(os_name, arch),
+            rank=rank_of(artifact.name),
+            commands=verify_commands(artifact.name, artifact.sha256),
         )
+
+
+def primary_file(views: list[FileView]) -> FileView | None:
+    """The download button's file before the browser is asked: the only real download, if any.
+
+    With several platforms the choice is left to assets/downloads.js; without JavaScript
+    the button leads to the full list.
+    """
+    candidates = [v for v in views if v.rank < NEVER_PRIMARY and v.href]
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def example_file(views: list[FileView]) -> FileView | None:
+    """The file the verify commands show until the visitor picks one: the best main download."""
+    ranked = sorted(views, key=lambda v: (v.rank, not v.os))
+    return ranked[0] if ranked else None

@@ -1,0 +1,45 @@
+"""`site-builder verify DIR`: re-check a built site before (or after) it is deployed."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from ..verify import verify_site
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "verify", help="re-check a built site: checksums, internal links, _redirects",
+        description="Check every artifact against SHA256SUMS and its .sha256 file, every "
+                    "precompressed copy against its original, latest.json and index.json "
+                    "against the files, every internal link of every page, and _redirects "
+                    "against GitLab Pages' rules. Prints one line per problem.",
+    )
+    parser.add_argument("dir", nargs="?", default="public", metavar="DIR",
+                        help="the built site (default: public)")
+    parser.add_argument("--site-url", metavar="URL",
+                        help="public URL of the site (default: read from index.json, "
+                             "else $CI_PAGES_URL)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    site = Path(args.dir)
+    if not (site / "index.html").is_file():
+        raise ConfigError(f"{site} is not a built site (no index.html): pass the output folder")
+    report = verify_site(site, site_url=args.site_url,
+                         default_site_url=os.environ.get("CI_PAGES_URL"))
+    if report.ok:
+        print(f"ok: {report.summary(site)}")
+        return 0
+    for problem in report.problems:
+        print(problem)
+    print(f"site-builder: error: {len(report.problems)} problem"
+          f"{'s' if len(report.problems) != 1 else ''} in {site}", file=sys.stderr)
+    return 1
+

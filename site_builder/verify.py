@@ -1,0 +1,398 @@
+"""Re-check a built site the way its visitors and GitLab Pages will meet it.
+
+    report = verify_site(Path("public"))
+    report.problems        # () when all is well; else one readable line per problem
+
+Four checks, each a function that returns problems rather than raising:
+`check_checksums` (every artifact against `SHA256SUMS` and its `.sha256` sidecar, and every
+`.gz`/`.br` copy against its original), `check_indexes` (`latest.json`, `index.json`,
+`latest.txt` point at files that exist with that SHA256 and size), `check_links` (every
+href/src of every page and every CSS `url()` resolves to a file of the site) and
+`check_redirects` (`_redirects` syntax, GitLab Pages' limits, targets that exist, no file
+shadowing a rule). Paths in problems are relative to the site folder.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import posixpath
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urljoin, urlsplit
+
+import brotli
+
+from .layout import SUMS_NAME, url_path
+from .render.machine import REDIRECT_RULES_MAX, REDIRECTS_BYTES_MAX
+
+ENCODINGS = {".gz": gzip.decompress, ".br": brotli.decompress}
+REDIRECT_STATUSES = ("301", "302", "200")
+_IGNORED_SCHEMES = ("mailto", "tel", "javascript", "data", "blob", "about", "ftp", "sms")
+_CSS_URL = re.compile(r"""url\(\s*(['"]?)([^'")]+)\1\s*\)""")
+_REFRESH_URL = re.compile(r"url\s*=\s*(['\"]?)([^'\"]+)\1", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """What `verify_site` found: problems (empty when all is well) and what it looked at."""
+
+    problems: tuple[str, ...]
+    artifacts: int = 0
+    pages: int = 0
+    links: int = 0
+    rules: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def summary(self, site: Path) -> str:
+        return (f"{site}: {self.artifacts} artifacts match their checksums, {self.links} links "
+                f"in {self.pages} pages resolve, {self.rules} redirect rules are valid")
+
+
+@dataclass
+class _Site:
+    """The folder under test, with a SHA256 memo (artifacts are hashed once)."""
+
+    root: Path
+    prefix: str = ""  # "/project" for a project site, "" at a host's root
+    netloc: str | None = None  # host[:port] of the site URL, when known
+    hashes: dict[str, str] = field(default_factory=dict)
+
+    def file(self, site_path: str) -> Path | None:
+        """The file a site path names, or None; never a path outside the folder."""
+        parts = [p for p in site_path.split("/") if p]
+        if any(p in (".", "..") for p in parts):
+            return None
+        path = self.root.joinpath(*parts)
+        return path if path.is_file() else None
+
+    def sha256(self, path: Path) -> str:
+        key = str(path)
+        if key not in self.hashes:
+            digest = hashlib.sha256()
+            with path.open("rb") as stream:
+                for chunk in iter(lambda: stream.read(1 << 20), b""):
+                    digest.update(chunk)
+            self.hashes[key] = digest.hexdigest()
+        return self.hashes[key]
+
+    def rel(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
+
+
+def verify_site(
+    root: Path, *, site_url: str | None = None, default_site_url: str | None = None
+) -> Report:
+    """Every check on the site in `root`.
+
+    The site URL (its path is the prefix `_redirects` rules carry) is `site_url`, else the
+    one the build wrote into index.json, else `default_site_url`, else guessed from the rules.
+    """
+    site = _Site(root=root)
+    site_url = site_url or site_url_of(root) or default_site_url
+    if site_url:
+        parts = urlsplit(site_url)
+        site.prefix, site.netloc = parts.path.rstrip("/"), parts.netloc
+    rules = _read_rules(root)
+    if not site_url and rules:
+        site.prefix = _prefix_from_rules(site, rules)
+    problems: list[str] = []
+    artifact_count = check_checksums(site, problems)
+    check_indexes(site, problems)
+    redirected = {path for rule in rules if (path := _strip(site, rule[0])) is not None}
+    pages, links = check_links(site, problems, redirected=redirected)
+    check_redirects(site, problems)
+    return Report(problems=tuple(problems), artifacts=artifact_count, pages=pages, links=links,
+                  rules=len(rules))
+
+
+# -- checksums -------------------------------------------------------------------------------
+
+def parse_sums(text: str) -> Iterator[tuple[str, str]]:
+    """`(sha256, name)` for each line of a `sha256sum` file (GNU text/binary mode)."""
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        digest, sep, name = line.partition(" ")
+        if not sep or len(name) < 2 or name[0] not in " *":
+            yield "", line
+            continue
+        yield digest.lstrip("\\").lower(), name[1:]
+
+
+def check_checksums(site: _Site, problems: list[str]) -> int:
+    """Artifacts against SHA256SUMS and sidecars; compressed copies against their originals."""
+    listed: set[Path] = set()
+    for sums in sorted(site.root.rglob(SUMS_NAME)):
+        folder = sums.parent
+        for digest, name in parse_sums(sums.read_text("utf-8", errors="replace")):
+            where = f"{site.rel(sums)}: {name}"
+            if not re.fullmatch(r"[0-9a-f]{64}", digest):
+                problems.append(f"{site.rel(sums)}: not a `sha256  file` line: {name!r}")
+                continue
+            path = site.file(posixpath.join(site.rel(folder), name))
+            if path is None:
+                problems.append(f"{where} is listed but missing")
+                continue
+            listed.add(path)
+            if site.sha256(path) != digest:
+                problems.append(f"{where} has SHA256 {site.sha256(path)}, SHA256SUMS says {digest}")
+    sums_folders = {sums.parent for sums in site.root.rglob(SUMS_NAME)}
+    for path in sorted(p for p in site.root.rglob("*") if p.is_file() and p not in listed):
+        original = path.with_name(path.name[: -len(path.suffix)]) if path.suffix else path
+        if path.suffix in ENCODINGS and original.is_file() and original not in listed:
+            _check_encoded(site, path, original, problems)
+        elif path.name.endswith(".sha256") and original in listed:
+            _check_sidecar(site, path, original, problems)
+        elif path.name != SUMS_NAME and not sums_folders.isdisjoint(path.parents):
+            problems.append(f"{site.rel(path)} is not listed in its {SUMS_NAME}")
+    return len(listed)
+
+
+def _check_sidecar(site: _Site, sidecar: Path, artifact: Path, problems: list[str]) -> None:
+    entries = list(parse_sums(sidecar.read_text("utf-8", errors="replace")))
+    expected = (site.sha256(artifact), artifact.name)
+    if entries != [expected]:
+        problems.append(f"{site.rel(sidecar)} does not match {artifact.name} beside it, "
+                        f"whose line is `{expected[0]}  {expected[1]}`")
+
+
+def _check_encoded(site: _Site, copy: Path, original: Path, problems: list[str]) -> None:
+    try:
+        same = ENCODINGS[copy.suffix](copy.read_bytes()) == original.read_bytes()
+    except (OSError, EOFError, gzip.BadGzipFile, brotli.error):
+        same = False
+    if not same:
+        problems.append(f"{site.rel(copy)} does not decompress to {site.rel(original)}; "
+                        "GitLab Pages would serve it instead")
+
+
+# -- latest.json, index.json, latest.txt -----------------------------------------------------
+
+def _load_json(site: _Site, name: str, problems: list[str]) -> Any:
+    path = site.root / name
+    if not path.is_file():
+        problems.append(f"{name} is missing")
+        return None
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except ValueError as e:
+        problems.append(f"{name} is not valid JSON: {e}")
+        return None
+
+
+def check_indexes(site: _Site, problems: list[str]) -> None:
+    latest = _load_json(site, "latest.json", problems)
+    index = _load_json(site, "index.json", problems)
+    if isinstance(latest, dict):
+        _check_record(site, "latest.json", latest, problems)
+    if isinstance(index, dict):
+        for n, record in enumerate(index.get("releases") or []):
+            _check_record(site, f"index.json releases[{n}]", record, problems)
+        version = latest.get("version") if isinstance(latest, dict) else None
+        if index.get("latest") != version:
+            problems.append(f"index.json says latest is {index.get('latest')!r}, "
+                            f"latest.json {version!r}")
+        text_path = site.root / "latest.txt"
+        if text_path.is_file() and text_path.read_text("utf-8").strip() != (version or ""):
+            problems.append(f"latest.txt does not say {version!r}")
+
+
+def _check_record(site: _Site, where: str, record: Any, problems: list[str]) -> None:
+    if not isinstance(record, dict) or not isinstance(record.get("files"), list):
+        problems.append(f"{where} is not a release record")
+        return
+    page = record.get("page")
+    if isinstance(page, str) and site.file(posixpath.join(page, "index.html")) is None:
+        problems.append(f"{where}: page {page} does not exist")
+    for entry in record["files"]:
+        if not isinstance(entry, dict) or entry.get("path") is None:
+            continue  # a version whose files are no longer hosted
+        path = site.file(str(entry["path"]))
+        if path is None:
+            problems.append(f"{where}: {entry['path']} does not exist")
+            continue
+        if site.sha256(path) != str(entry.get("sha256", "")).lower():
+            problems.append(f"{where}: {entry['path']} does not have SHA256 {entry.get('sha256')}")
+        if entry.get("size") != path.stat().st_size:
+            problems.append(f"{where}: {entry['path']} is {path.stat().st_size} bytes, "
+                            f"not {entry.get('size')}")
+
+
+def site_url_of(root: Path) -> str | None:
+    """The site URL the build used, recovered from an absolute `url` in index.json."""
+    try:
+        index = json.loads((root / "index.json").read_text("utf-8"))
+        for record in index.get("releases") or []:
+            for entry in record.get("files") or []:
+                url, path = entry.get("url"), entry.get("path")
+                parts = urlsplit(url) if isinstance(url, str) else None
+                if parts and parts.scheme in ("http", "https") and isinstance(path, str):
+                    site_path = unquote(parts.path)
+                    if site_path.endswith("/" + path):
+                        base = parts.path[: len(parts.path) - len(path)]
+                        return f"{parts.scheme}://{parts.netloc}{base}"
+    except (OSError, ValueError, AttributeError):
+        return None
+    return None
+
+
+# -- links -----------------------------------------------------------------------------------
+
+class _LinkParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.urls: list[str] = []
+        self.base: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {k: v for k, v in attrs if v is not None}
+        if tag == "base" and "href" in values:
+            self.base = values["href"]
+        for name in ("href", "src", "poster", "data"):
+            if name in values and not (tag == "base" and name == "href"):
+                self.urls.append(values[name])
+        for name in ("srcset", "imagesrcset"):
+            if name in values:
+                self.urls += [c.split()[0] for c in values[name].split(",") if c.strip()]
+        refresh = tag == "meta" and values.get("http-equiv", "").lower() == "refresh"
+        if refresh and (match := _REFRESH_URL.search(values.get("content", ""))):
+            self.urls.append(match.group(2))
+
+
+def check_links(site: _Site, problems: list[str], *, redirected: set[str]) -> tuple[int, int]:
+    """Every internal URL of every page and stylesheet names a file; returns (pages, links)."""
+    pages = links = 0
+    for path in sorted(site.root.rglob("*")):
+        if path.suffix not in (".html", ".css") or not path.is_file():
+            continue
+        text = path.read_text("utf-8", errors="replace")
+        if path.suffix == ".html":
+            pages += 1
+            parser = _LinkParser()
+            parser.feed(text)
+            urls, base = parser.urls, parser.base
+        else:
+            urls, base = [m.group(2) for m in _CSS_URL.finditer(text)], None
+        page = site.rel(path)
+        for url in urls:
+            problem, counted = _link_problem(site, page, url.strip(), base, redirected)
+            links += counted
+            if problem:
+                problems.append(f"{page}: {problem}")
+    return pages, links
+
+
+def _link_problem(site: _Site, page: str, url: str, base: str | None,
+                  redirected: set[str]) -> tuple[str | None, int]:
+    parts = urlsplit(url)
+    if parts.scheme.lower() in _IGNORED_SCHEMES or not (parts.path or parts.netloc):
+        return None, 0  # mailto:, data:, a fragment or query on this very page
+    if not (parts.scheme or parts.netloc or parts.path.startswith("/")) and \
+            posixpath.basename(page) == "404.html":
+        return (f"{url} is relative, but 404.html is served at any depth: "
+                "start it with the site path", 1)
+    origin = f"http://{site.netloc or 'site.invalid'}"
+    here = urljoin(f"{origin}{site.prefix}/{url_path(page)}", base or "")
+    target = urlsplit(urljoin(here, url))
+    if f"{target.scheme}://{target.netloc}" != origin:
+        return None, 0  # another host: not ours to check
+    site_path = _strip(site, target.path)
+    if site_path is None:
+        return f"{url} leaves the site (not under {site.prefix}/)", 1
+    decoded = unquote(site_path)
+    if _resolves(site, decoded) or decoded in redirected or site_path in redirected:
+        return None, 1
+    return f"{url} does not resolve to a file of the site", 1
+
+
+def _resolves(site: _Site, site_path: str) -> bool:
+    """GitLab Pages' lookup: the file, `dir/index.html`, or `name.html` for `/name`."""
+    bare = site_path.strip("/")
+    if site_path.endswith("/") or not bare:
+        return site.file(posixpath.join(bare, "index.html")) is not None
+    return any(site.file(c) for c in (bare, f"{bare}/index.html", f"{bare}.html"))
+
+
+def _strip(site: _Site, path: str) -> str | None:
+    """`/prefix/a/b` → `a/b`; None when the path is not under the site's prefix."""
+    if not site.prefix:
+        return path.lstrip("/")
+    if path == site.prefix or path.startswith(site.prefix + "/"):
+        return path[len(site.prefix):].lstrip("/")
+    return None
+
+
+# -- _redirects ------------------------------------------------------------------------------
+
+def _read_rules(root: Path) -> list[tuple[str, ...]]:
+    path = root / "_redirects"
+    if not path.is_file():
+        return []
+    lines = path.read_text("utf-8", errors="replace").splitlines()
+    return [tuple(line.split()) for line in lines if line.strip() and not line.startswith("#")]
+
+
+def _prefix_from_rules(site: _Site, rules: list[tuple[str, ...]]) -> str:
+    """The site prefix that makes the first rule's target a file, for sites without a URL."""
+    target = rules[0][1] if len(rules[0]) > 1 else ""
+    segments = [s for s in target.split("/") if s]
+    for cut in range(len(segments)):
+        if site.file(unquote("/".join(segments[cut:]))):
+            return "/" + "/".join(segments[:cut]) if cut else ""
+    return ""
+
+
+def check_redirects(site: _Site, problems: list[str]) -> None:
+    """Syntax and limits as GitLab Pages reads `_redirects`, and where each rule leads."""
+    path = site.root / "_redirects"
+    if not path.is_file():
+        return
+    size = path.stat().st_size
+    if size > REDIRECTS_BYTES_MAX:
+        problems.append(f"_redirects is {size} bytes; GitLab Pages ignores it above "
+                        f"{REDIRECTS_BYTES_MAX}")
+    rules = _read_rules(site.root)
+    if len(rules) > REDIRECT_RULES_MAX:
+        problems.append(f"_redirects has {len(rules)} rules; GitLab Pages reads the first "
+                        f"{REDIRECT_RULES_MAX}")
+    for n, rule in enumerate(rules, start=1):
+        where = f"_redirects rule {n} ({' '.join(rule)})"
+        if len(rule) not in (2, 3):
+            problems.append(f"{where}: expected `from to [status]`")
+            continue
+        source, target = rule[0], rule[1]
+        status = rule[2] if len(rule) == 3 else "301"
+        if status not in REDIRECT_STATUSES:
+            problems.append(f"{where}: status {status} is not one of 301, 302, 200")
+        if not source.startswith("/"):
+            problems.append(f"{where}: {source} must start with /")
+            continue
+        external = urlsplit(target).scheme in ("http", "https")
+        if not external and not target.startswith("/"):
+            problems.append(f"{where}: {target} must start with / or be an http(s) URL")
+            continue
+        source_path = _strip(site, source)
+        if source_path is None:
+            problems.append(f"{where}: {source} lacks the site prefix {site.prefix}")
+        elif not _has_placeholder(source) and site.file(unquote(source_path)):
+            problems.append(f"{where}: {source_path} is a file, and files win over redirects")
+        if external or _has_placeholder(target):
+            continue
+        target_path = _strip(site, urlsplit(target).path)
+        if target_path is None:
+            problems.append(f"{where}: {target} lacks the site prefix {site.prefix}")
+        elif not _resolves(site, unquote(target_path)):
+            problems.append(f"{where}: {target} does not exist")
+
+
+def _has_placeholder(path: str) -> bool:
+    return "*" in path or re.search(r"(^|/):[A-Za-z]", path) is not None
