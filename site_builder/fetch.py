@@ -25,6 +25,16 @@ log = logging.getLogger("mkdocs.plugins.downloads")
 
 ProgressHook = Callable[[Artifact, int], None]  # called with each chunk's length
 
+CHUNK = 1024 * 1024
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
 
 def write_verified(
     chunks: Iterable[bytes],
@@ -83,11 +93,22 @@ class ArtifactCache:
         return self.root / "sha256" / sha[:2] / sha
 
     def holds(self, artifact: Artifact) -> bool:
+        """True if the entry is there and its bytes still hash to its name.
+
+        The cache may be shared between CI pipelines, so an entry is re-hashed before it is
+        trusted: a damaged or planted file is thrown away and downloaded again.
+        """
         path = self.path_for(artifact.sha256)
         try:
-            return path.stat().st_size == artifact.size
+            if path.stat().st_size != artifact.size:
+                return False
+            if file_sha256(path) == artifact.sha256.lower():
+                return True
         except OSError:
             return False
+        log.warning("cached copy of %s is damaged; downloading it again", artifact.name)
+        path.unlink(missing_ok=True)
+        return False
 
 
 class Fetcher:
@@ -113,7 +134,9 @@ class Fetcher:
         wanted: dict[str, tuple[Release, Artifact]] = {}
         for release, artifact in catalog.hosted_artifacts():
             wanted.setdefault(artifact.sha256.lower(), (release, artifact))
-        missing = [pair for pair in wanted.values() if not self.cache.holds(pair[1])]
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            held = list(pool.map(lambda pair: self.cache.holds(pair[1]), wanted.values()))
+        missing = [pair for pair, ok in zip(wanted.values(), held, strict=True) if not ok]
         if missing:
             log.info(
                 "downloading %d of %d artifacts from %s",

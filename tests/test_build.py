@@ -273,3 +273,18 @@ def test_plain_mkdocs_build_works(sample, project: Path, tmp_path: Path) -> None
 
 def snapshot(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_poisoned_cache_entry_is_replaced(
+    registry: FolderRegistry, build, project: Path, tmp_path: Path
+) -> None:
+    """A cache file whose bytes no longer match its SHA256 is fetched again, never published."""
+    registry.add("v1.0.0", {"App-v1.0.0.zip": b"genuine bytes"})
+    assert build().code == 0
+    digest = sha(b"genuine bytes")
+    entry = tmp_path / "cache" / "sha256" / digest[:2] / digest
+    entry.write_bytes(b"planted bytes")  # same size, other content
+    result = build()
+    assert result.code == 0 and "damaged" in result.err
+    published = project / "public" / "download" / "v1.0.0" / "App-v1.0.0.zip"
+    assert published.read_bytes() == b"genuine bytes"

@@ -12,7 +12,6 @@ metadata per version lives beside the files (names starting with `.` are never a
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,16 +21,7 @@ from typing import Any
 
 from ..catalog import Artifact, PackageVersion
 from ..errors import SourceError
-
-CHUNK = 1024 * 1024
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+from ..fetch import CHUNK, file_sha256
 
 
 def parse_timestamp(text: str) -> datetime:
