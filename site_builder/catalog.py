@@ -85,13 +85,6 @@ class Catalog:
                 for artifact in release.files:
                     yield release, artifact
 
-    def neighbours(self, release: Release) -> tuple[Release | None, Release | None]:
-        """The next newer and the next older release of `release`."""
-        index = self.releases.index(release)
-        newer = self.releases[index - 1] if index > 0 else None
-        older = self.releases[index + 1] if index + 1 < len(self.releases) else None
-        return newer, older
-
 
 def parse_version(version: str) -> semver.Version | None:
     """SemVer 2.0 value of `version` with one leading `v` ignored; None when it is not SemVer."""

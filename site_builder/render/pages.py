@@ -149,8 +149,12 @@ def page_sources(catalog: Catalog) -> dict[str, str]:
         titles[version_page_source(release.version)] = f"{release.package} {release.version}"
     # JSON strings are valid YAML scalars, so any title is quoted safely. The table of
     # contents would be empty (the bodies are HTML), so its sidebar gives way to the tables.
+    # Version pages stay out of the search index: the releases list already finds every
+    # version, and indexing a thousand checksum tables would triple the build time.
     return {
-        src: f"---\ntitle: {json.dumps(title)}\nhide:\n  - toc\n---\n"
+        src: f"---\ntitle: {json.dumps(title)}\nhide:\n  - toc\n"
+        + ("" if src in (LANDING, RELEASES) else "search:\n  exclude: true\n")
+        + "---\n"
         for src, title in titles.items()
     }
 
@@ -190,7 +194,9 @@ class PageRenderer:
         self.catalog = catalog
         self.layout = layout
         self.description = description
-        self._by_source = {version_page_source(r.version): r for r in catalog.releases}
+        self._by_source = {
+            version_page_source(r.version): i for i, r in enumerate(catalog.releases)
+        }
 
     @cached_property
     def env(self) -> jinja2.Environment:
@@ -215,8 +221,10 @@ class PageRenderer:
             return self._render("landing.html", page_dir)
         if src_uri == RELEASES:
             return self._render("releases.html", page_dir)
-        release = self._by_source[src_uri]
-        newer, older = self.catalog.neighbours(release)
+        index, releases = self._by_source[src_uri], self.catalog.releases
+        release = releases[index]
+        newer = releases[index - 1] if index > 0 else None
+        older = releases[index + 1] if index + 1 < len(releases) else None
         return self._render("release.html", page_dir, release=release, newer=newer, older=older)
 
     def _render(self, template: str, page_dir: str, **extra: Any) -> str:
