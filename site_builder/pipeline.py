@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .budget import check_budget
 from .catalog import Catalog, build_catalog
+from .compress import precompress
 from .fetch import ArtifactCache, Fetcher, ProgressHook, place
 from .layout import SiteLayout
 from .output import join_within, write_files
@@ -65,9 +66,13 @@ def prepare(
 
 
 def write_site(prepared: PreparedSite, site_dir: Path) -> None:
-    """Artifacts (byte for byte from the cache) and every machine-readable file."""
+    """Artifacts (byte for byte from the cache), every machine-readable file, and `.gz`/`.br`
+    copies of all text in `site_dir` (so call it once the pages are written)."""
     catalog, layout = prepared.catalog, prepared.layout
+    artifacts = []
     for release, artifact in catalog.hosted_artifacts():
-        destination = join_within(site_dir, layout.artifact_path(release.version, artifact.name))
-        place(prepared.cached[artifact.sha256.lower()], destination)
+        path = layout.artifact_path(release.version, artifact.name)
+        place(prepared.cached[artifact.sha256.lower()], join_within(site_dir, path))
+        artifacts.append(path)
     write_files(site_dir, machine_files(catalog, layout))
+    precompress(site_dir, skip=artifacts)

@@ -11,6 +11,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +23,9 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page
+from mkdocs.utils import CountHandler
 
-from . import ci_log, compress, pipeline
+from . import ci_log, pipeline
 from .errors import SiteBuilderError
 from .output import StagedOutput
 from .render.pages import (
@@ -81,28 +84,29 @@ class DownloadsPlugin(BasePlugin[DownloadsConfig]):
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig | None:
         if not self.config.enabled:
             return None
-        with _as_plugin_error():
-            self.settings = resolve(
+        with as_plugin_error():
+            settings = resolve(
                 self.config,
                 flags=self.flags,
                 config_site_url=config.site_url,
                 base_dir=Path(config.config_file_path or ".").parent,
             )
-            if self.settings.site_url:
-                config.site_url = self.settings.site_url
+            if settings.site_url:
+                config.site_url = settings.site_url
             with ci_log.Section("fetch", "Reading the registry, verifying artifacts"):
-                self.prepared = pipeline.prepare(self.settings)
-        catalog = self.prepared.catalog
+                prepared = pipeline.prepare(settings)
+        self.settings, self.prepared = settings, prepared
+        catalog = prepared.catalog
         self.renderer = PageRenderer(
             catalog,
-            self.prepared.layout,
-            description=self.settings.description or config.site_description or "",
+            prepared.layout,
+            description=settings.description or config.site_description or "",
         )
         latest = catalog.latest
         config.extra["downloads"] = {
             "package": catalog.package,
             "latest": latest.version if latest else None,
-            "latest_page": self.prepared.layout.page_path(latest.version) if latest else None,
+            "latest_page": prepared.layout.page_path(latest.version) if latest else None,
         }
         config.extra_css.append(STYLESHEET)  # the pages' own look and OS detection
         config.extra_javascript.append(SCRIPT)
@@ -153,13 +157,12 @@ class DownloadsPlugin(BasePlugin[DownloadsConfig]):
         self.rendering.close()
         if self.prepared is None:
             return
-        with ci_log.Section("write", "Writing artifacts and machine files"), _as_plugin_error():
-            pipeline.write_site(self.prepared, Path(config.site_dir))
-            compress.precompress(Path(config.site_dir), skip=(
-                self.prepared.layout.artifact_path(release.version, artifact.name)
-                for release, artifact in self.prepared.catalog.hosted_artifacts()
-            ))
+        with ci_log.Section("write", "Writing artifacts and machine files"), as_plugin_error():
+            site_dir = Path(config.site_dir)
+            pipeline.write_site(self.prepared, site_dir)
             if self.staged is not None:
+                if _strict_warnings(config):  # MkDocs aborts after this hook: keep the old site
+                    return
                 self.staged.commit()
                 config.site_dir = str(self.staged.target)
                 self.staged = None
@@ -171,13 +174,20 @@ class DownloadsPlugin(BasePlugin[DownloadsConfig]):
             self.staged = None
 
 
-class _as_plugin_error:
-    """Let MkDocs report our errors its own way: one `Error: …` line, no traceback."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: type | None, error: BaseException | None, tb: Any) -> bool:
-        if isinstance(error, SiteBuilderError):
-            raise PluginError(str(error)) from error
+def _strict_warnings(config: MkDocsConfig) -> bool:
+    """Whether `strict: true` will make MkDocs abort this build once the hook returns."""
+    if not config.strict:
         return False
+    return any(
+        isinstance(handler, CountHandler) and handler.get_counts()
+        for handler in logging.getLogger("mkdocs").handlers
+    )
+
+
+@contextmanager
+def as_plugin_error() -> Iterator[None]:
+    """Let MkDocs report our errors its own way: one `Error: …` line, no traceback."""
+    try:
+        yield
+    except SiteBuilderError as error:
+        raise PluginError(str(error)) from error

@@ -288,3 +288,19 @@ def test_poisoned_cache_entry_is_replaced(
     assert result.code == 0 and "damaged" in result.err
     published = project / "public" / "download" / "v1.0.0" / "App-v1.0.0.zip"
     assert published.read_bytes() == b"genuine bytes"
+
+
+def test_strict_mode_warning_keeps_the_old_site(
+    registry: FolderRegistry, build, project: Path
+) -> None:
+    """With `strict: true`, a warning aborts the build and the previous output stays."""
+    registry.add("v1.0.0", {"App-v1.0.0.zip": b"good"})
+    assert build().code == 0
+    before = snapshot(project / "public")
+    config = project / "mkdocs.yml"
+    config.write_text("strict: true\n" + config.read_text())
+    (project / "content" / "broken.md").write_text("# Broken\n\n[gone](missing.md)\n")
+    result = build()
+    assert result.code == 1 and "strict" in result.err
+    assert snapshot(project / "public") == before
+    assert not [p for p in project.iterdir() if p.name.startswith(".public")]
