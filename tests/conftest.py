@@ -32,7 +32,8 @@ def _restore_logging() -> Iterator[None]:
     saved = [(lg.handlers[:], lg.propagate, lg.level) for lg in loggers]
     yield
     for lg, (handlers, propagate, level) in zip(loggers, saved, strict=True):
-        lg.handlers[:], lg.propagate, lg.level = handlers, propagate, level
+        lg.handlers[:], lg.propagate = handlers, propagate
+        lg.setLevel(level)  # setLevel, not `.level =`: it also clears logging's level cache
 
 
 @dataclass
