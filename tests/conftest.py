@@ -42,6 +42,14 @@ class CliResult:
     out: str
     err: str
 
+    @property
+    def error(self) -> str:
+        """The one error line of a failed run (asserting there is exactly one, no traceback)."""
+        lines = [line for line in self.err.splitlines() if line.startswith("site-builder: error")]
+        assert len(lines) == 1, self.err
+        assert "Traceback" not in self.err
+        return lines[0]
+
 
 @pytest.fixture
 def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
