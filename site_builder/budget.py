@@ -27,7 +27,9 @@ PAGES_MAX_FILES = 200_000  # `pages_file_entries`: files, folders and symlinks
 SITE_BYTES = 8 * 1024**2
 SITE_FILES = 500
 RELEASE_BYTES = 64 * 1024
-RELEASE_FILES = 4  # releases/<v>/ and its index.html; download/<v>/ and SHA256SUMS
+# releases/<v>/, its index.html and that page's .gz and .br; download/<v>/, SHA256SUMS and
+# its compressed copies (written once it passes 512 bytes)
+RELEASE_FILES = 8
 ARTIFACT_FILES = 2  # the file and its .sha256
 
 _UNITS = {
