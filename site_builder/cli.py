@@ -106,14 +106,28 @@ def _mkdocs_config(args: argparse.Namespace, **overrides: Any) -> Any:
 def run_build(args: argparse.Namespace) -> int:
     from mkdocs.commands.build import build
 
-    config = _mkdocs_config(args, site_dir=str(Path(args.output).absolute()))
+    output = args.output or _configured_site_dir(args.config) or "public"
+    config = _mkdocs_config(args, site_dir=str(Path(output).absolute()))
     config.plugins.on_startup(command="build", dirty=False)
     try:
         build(config)
     finally:
         config.plugins.on_shutdown()
-    log.info("site written to %s", args.output)
+    log.info("site written to %s", config.site_dir)
     return 0
+
+
+def _configured_site_dir(path: str) -> str | None:
+    """`site_dir` if mkdocs.yml sets it (relative to the file), else None: we default to public."""
+    from mkdocs.utils import yaml_load
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            raw = yaml_load(handle) or {}
+    except Exception:  # a missing or broken file is reported by the real load, with context
+        return None
+    site_dir = raw.get("site_dir") if isinstance(raw, dict) else None
+    return str(Path(path).parent / site_dir) if site_dir else None
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -137,8 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     build = commands.add_parser("build", help="read the registry and write the site")
     add_common(build)
     add_build_options(build)
-    build.add_argument("--output", default="public", metavar="DIR",
-                       help="output folder (default: public)")
+    build.add_argument("--output", metavar="DIR",
+                       help="output folder (default: site_dir of the config, else public)")
     build.set_defaults(run=run_build)
 
     serve = commands.add_parser("serve", help="build and preview locally, rebuilding on change")
@@ -229,7 +243,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if isinstance(e, MkDocsException):
             return _fail(root_cause(e, held.messages))
-        raise
+        # A bug of ours: still one line, still redacted; the traceback only when asked for.
+        if getattr(args, "verbose", False):
+            import traceback
+
+            print(redact(traceback.format_exc()), file=sys.stderr, end="")
+        return _fail(f"unexpected {type(e).__name__}: {e} (a bug: please report it, "
+                     "with the output of --verbose)")
 
 
 def _fail(message: str) -> int:

@@ -300,3 +300,36 @@ def test_strict_mode_warning_keeps_the_old_site(
     assert result.code == 1 and "strict" in result.err
     assert snapshot(project / "public") == before
     assert not [p for p in project.iterdir() if p.name.startswith(".public")]
+
+
+def test_site_dir_of_the_config_is_the_default_output(
+    registry: FolderRegistry, run_cli, project: Path, tmp_path: Path
+) -> None:
+    """Without --output, `site_dir` from mkdocs.yml is used; without either, `public`."""
+    registry.add("v1.0.0", {"App-v1.0.0.zip": b"x"})
+    config = project / "mkdocs.yml"
+    config.write_text("site_dir: out/site\n" + config.read_text())
+    result = run_cli("build", "--config", str(config), "--from-dir", str(registry.root),
+                     "--cache-dir", str(tmp_path / "cache"))
+    assert result.code == 0, result.err
+    assert (project / "out" / "site" / "latest.txt").read_text() == "v1.0.0\n"
+
+
+def test_a_bug_is_one_redacted_line(
+    registry: FolderRegistry, build, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unexpected exception is reported as one line, with any token masked."""
+    import site_builder.pipeline
+
+    token = "glpat-bug-report-SECRET-42"
+    monkeypatch.setenv("GITLAB_TOKEN", token)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError(f"header PRIVATE-TOKEN: {token}")
+
+    monkeypatch.setattr(site_builder.pipeline, "prepare", broken)
+    registry.add("v1.0.0", {"App-v1.0.0.zip": b"x"})
+    result = build()
+    assert result.code == 1
+    assert "unexpected RuntimeError" in result.error and "[MASKED]" in result.error
+    assert token not in result.err + result.out
