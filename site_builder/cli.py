@@ -134,6 +134,8 @@ def run_serve(args: argparse.Namespace) -> int:
     from mkdocs.commands.serve import serve
 
     _mkdocs_config(args)  # fail early, with our message, on a bad config
+    if not args.quiet:  # MkDocs says where it serves and when it rebuilds at INFO
+        logging.getLogger("mkdocs").setLevel(logging.INFO)
     serve(config_file=args.config, dev_addr=args.dev_addr, livereload=True)
     return 0
 
