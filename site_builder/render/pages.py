@@ -18,7 +18,7 @@ import posixpath
 import re
 import shlex
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cached_property
 from importlib import resources
 from typing import Any
@@ -27,6 +27,7 @@ import jinja2
 
 from ..catalog import Artifact, Catalog, Release
 from ..layout import SiteLayout, relative_href
+from .machine import iso
 from .notes import notes_html
 
 LANDING = "index.md"
@@ -117,11 +118,6 @@ def human_date(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d")
 
 
-def iso_date(moment: datetime) -> str:
-    """The machine-readable form for `<time datetime=...>`."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def demote_headings(html: str, *, top: int) -> str:
     """Shift the headings of rendered notes so the highest becomes `<h{top}>` (at most h6).
 
@@ -209,7 +205,7 @@ class PageRenderer:
         )
         env.filters["size"] = human_size
         env.filters["date"] = human_date
-        env.filters["isodate"] = iso_date
+        env.filters["isodate"] = iso  # for <time datetime=...>, as the JSON files write it
         return env
 
     def is_generated(self, src_uri: str) -> bool:
