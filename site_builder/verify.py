@@ -15,7 +15,6 @@ shadowing a rule). Paths in problems are relative to the site folder.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 import posixpath
 import re
@@ -28,6 +27,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import brotli
 
+from .fetch import file_sha256
 from .layout import SUMS_NAME, url_path
 from .render.machine import REDIRECT_RULES_MAX, REDIRECTS_BYTES_MAX
 
@@ -77,11 +77,7 @@ class _Site:
     def sha256(self, path: Path) -> str:
         key = str(path)
         if key not in self.hashes:
-            digest = hashlib.sha256()
-            with path.open("rb") as stream:
-                for chunk in iter(lambda: stream.read(1 << 20), b""):
-                    digest.update(chunk)
-            self.hashes[key] = digest.hexdigest()
+            self.hashes[key] = file_sha256(path)
         return self.hashes[key]
 
     def rel(self, path: Path) -> str:
