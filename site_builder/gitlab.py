@@ -185,6 +185,11 @@ class GitLabClient:
             quote(part, safe="") for part in parts
         )
 
+    def releases_path(self, tag: str | None = None) -> str:
+        """The Releases API path of the project, or of one tag's release (`/` encoded)."""
+        path = f"/projects/{self.project_ref}/releases"
+        return f"{path}/{quote(tag, safe='')}" if tag is not None else path
+
     # -- requests -------------------------------------------------------------------------------
     def request(
         self,

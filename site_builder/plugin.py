@@ -27,6 +27,7 @@ from mkdocs.utils import CountHandler
 
 from . import ci_log, pipeline
 from .errors import SiteBuilderError
+from .layout import DEFAULT_DOWNLOAD_PATH
 from .output import StagedOutput
 from .render.pages import (
     LANDING,
@@ -37,7 +38,7 @@ from .render.pages import (
     page_assets,
     page_sources,
 )
-from .settings import Settings, resolve
+from .settings import DEFAULT_MAX_SITE_SIZE, Settings, resolve
 
 log = logging.getLogger("mkdocs.plugins.downloads")
 
@@ -51,12 +52,12 @@ class DownloadsConfig(base.Config):
     project = c.Optional(c.Type((str, int)))
     api_url = c.Optional(c.Type(str))
     from_dir = c.Optional(c.Type(str))
-    download_path = c.Type(str, default="download/{version}/{file}")
+    download_path = c.Type(str, default=DEFAULT_DOWNLOAD_PATH)
     keep = c.Optional(c.Type(int))
     prereleases = c.Type(bool, default=True)
     cache_dir = c.Optional(c.Type(str))
     description = c.Type(str, default="")
-    max_site_size = c.Type((int, str), default=1024**3)  # bytes, or "100MB", "1GiB"
+    max_site_size = c.Type((int, str), default=DEFAULT_MAX_SITE_SIZE)  # or "100MB", "1GiB"
     strapi = c.Type(dict, default={})
 
 

@@ -20,7 +20,6 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 from .errors import AuthError, ConfigError, PublishError, SourceError
 from .gitlab import GitLabClient
@@ -123,7 +122,7 @@ def save_release(
     default_notes: str = "",
 ) -> ReleaseOutcome:
     """Create the release of `tag`, or update it and reconcile its links if it exists."""
-    releases = f"/projects/{client.project_ref}/releases"
+    releases = client.releases_path()
     body: dict[str, Any] = {"tag_name": tag, "name": name,
                             "description": notes if notes is not None else default_notes,
                             "assets": {"links": [link.payload() for link in links]}}
@@ -136,7 +135,7 @@ def save_release(
     if response.status_code == 201:
         return ReleaseOutcome(created=True, links_created=len(links))
 
-    tag_path = f"{releases}/{quote(tag, safe='')}"
+    tag_path = client.releases_path(tag)
     update: dict[str, Any] = {"name": name}
     if notes is not None:
         update["description"] = notes

@@ -13,6 +13,8 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from typing import Any
 
+from markupsafe import escape
+
 from ..catalog import Catalog, Release, alias_name
 from ..layout import SUMS_NAME, SiteLayout, url_path
 from .notes import notes_html
@@ -128,8 +130,6 @@ def latest_page(catalog: Catalog, layout: SiteLayout) -> bytes:
     else:
         target = "../" + url_path(layout.page_path(catalog.latest.version))
         label = f"{catalog.package} {catalog.latest.version}"
-    from markupsafe import escape
-
     href, text = escape(target), escape(label)
     html = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 from ..auth import Credential
 from ..catalog import GENERIC, PUBLISHED_STATUS, Artifact, PackageVersion
@@ -113,7 +113,7 @@ class GitLabSource:
             if len(versions) <= PER_TAG_NOTES_LIMIT:
                 found = dict(zip(versions, pool.map(self._release_notes, versions), strict=True))
             else:
-                releases = self.client.paginate(f"/projects/{self.client.project_ref}/releases")
+                releases = self.client.paginate(self.client.releases_path())
                 found = {str(r["tag_name"]): r.get("description") or "" for r in releases}
         except SourceError as e:
             if isinstance(e, TransientError):
@@ -123,8 +123,7 @@ class GitLabSource:
         return {v: found.get(v, "") for v in versions}
 
     def _release_notes(self, tag: str) -> str:
-        path = f"/projects/{self.client.project_ref}/releases/{quote(tag, safe='')}"
-        response = self.client.request("GET", path, ok=(200, 404))
+        response = self.client.request("GET", self.client.releases_path(tag), ok=(200, 404))
         if response.status_code == 404:  # no Release for this tag: no notes
             return ""
         return str(response.json().get("description") or "")
