@@ -8,78 +8,21 @@ Identical files shared by several versions are downloaded once.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import shutil
-import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .catalog import Artifact, Catalog, Release
 from .errors import IntegrityError, TransientError
+from .hashing import file_sha256, write_verified
 from .sources import Source
 
 log = logging.getLogger("mkdocs.plugins.downloads")
 
 ProgressHook = Callable[[Artifact, int], None]  # called with each chunk's length
-
-CHUNK = 1024 * 1024
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def write_verified(
-    chunks: Iterable[bytes],
-    target: Path,
-    *,
-    sha256: str,
-    size: int,
-    label: str,
-    on_chunk: Callable[[int], None] | None = None,
-) -> None:
-    """Write `chunks` to `target` while hashing; raise IntegrityError unless both match.
-
-    The file is written beside `target` and renamed into place only when it is proven good,
-    so a reader never sees a partial or wrong file under the final name.
-    """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256()
-    written = 0
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".part-")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            for chunk in chunks:
-                written += len(chunk)
-                if written > size:  # stop early: a longer body can never match
-                    break
-                digest.update(chunk)
-                out.write(chunk)
-                if on_chunk:
-                    on_chunk(len(chunk))
-        if written != size:
-            raise IntegrityError(
-                f"{label}: the registry says {size} bytes but "
-                f"{'more' if written > size else written} arrived; "
-                "the file in the registry may be damaged: re-upload it"
-            )
-        actual = digest.hexdigest()
-        if actual != sha256.lower():
-            raise IntegrityError(
-                f"{label}: SHA256 {actual} does not match the registry's {sha256}; "
-                "the file in the registry may be damaged: re-upload it"
-            )
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 class ArtifactCache:

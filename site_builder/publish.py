@@ -30,8 +30,8 @@ from urllib.parse import unquote
 import httpx
 
 from .errors import AuthError, ConfigError, PublishError, SourceError
-from .fetch import CHUNK, file_sha256
 from .gitlab import RETRY_STATUSES, GitLabClient
+from .hashing import CHUNK, file_sha256
 
 log = logging.getLogger("mkdocs.plugins.downloads")
 

@@ -27,7 +27,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import brotli
 
-from .fetch import file_sha256
+from .hashing import file_sha256
 from .layout import SUMS_NAME, url_path
 from .render.machine import REDIRECT_RULES_MAX, REDIRECTS_BYTES_MAX
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..catalog import Artifact, PackageVersion
 from ..errors import SourceError
-from ..fetch import CHUNK, file_sha256
+from ..hashing import file_chunks, file_sha256
 
 
 def parse_timestamp(text: str) -> datetime:
@@ -105,4 +105,4 @@ class FolderSource:
         except OSError as e:
             raise SourceError(f"cannot read {path}: {e.strerror}") from e
         with handle:
-            yield iter(lambda: handle.read(CHUNK), b"")
+            yield file_chunks(handle)
