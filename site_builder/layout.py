@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from .errors import ConfigError
 
@@ -19,6 +19,9 @@ SUMS_NAME = "SHA256SUMS"
 
 # RFC 3986 path characters that need no escaping; `+` stays literal in a path.
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
+# In `_redirects`, GitLab Pages reads a `*` segment as a splat, a `:name` segment as a
+# placeholder, and any `*` or `:letters` in a target as a template: those are escaped too.
+_REDIRECT_SAFE = _PATH_SAFE.replace(":", "").replace("*", "")
 
 
 def url_path(path: str) -> str:
@@ -84,5 +87,9 @@ class SiteLayout:
         return self.site_url.rstrip("/") + "/" + url_path(path)
 
     def root_path(self, path: str) -> str:
-        """The host-absolute path (`/prefix/path`) of a site path, for `_redirects`."""
-        return f"{self.prefix}/{url_path(path)}"
+        """The host-absolute path (`/prefix/path`) of a site path, escaped for `_redirects`.
+
+        The one escaper of that language: `*` and `:` are percent-encoded as well, so a file
+        named `*` or `:x` is a literal path, never a splat or a placeholder.
+        """
+        return quote(f"{unquote(self.prefix)}/{path}", safe=_REDIRECT_SAFE)

@@ -1,0 +1,46 @@
+"""Every output language escapes hostile names its own way: `_redirects`, HTML, shell lines.
+
+Names here pass the source boundary (they are legal file names), so only the escaping of
+each renderer stands between them and a splat rule, an element or a broken command line.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from site_builder.catalog import Artifact, PackageVersion, build_catalog
+from site_builder.layout import SiteLayout
+from site_builder.render.machine import redirects
+
+SHA = "ab" * 32
+
+# internal/redirects (gitlab-pages): what turns a rule path into a pattern or a template.
+PAGES_SPLAT = re.compile(r"^\*$")
+PAGES_PLACEHOLDER = re.compile(r"(?i)^:[a-z]+$")
+PAGES_TEMPLATE = re.compile(r"(?i)\*|:[a-z]+")
+
+
+def catalog_of(*names: str, version: str = "v1.0.0"):  # type: ignore[no-untyped-def]
+    row = PackageVersion(
+        package="App", version=version, created_at=datetime(2026, 1, 1, tzinfo=UTC),
+        files=tuple(Artifact(name=n, size=1, sha256=SHA, file_id=i) for i, n in enumerate(names)),
+    )
+    return build_catalog([row], package="App")
+
+
+def test_redirect_rules_never_become_splats_or_placeholders() -> None:
+    """Files named `*`, `:x` and `v1-:b*c` give literal, percent-encoded `_redirects` paths."""
+    catalog = catalog_of("*", ":x", "v1-:b*c.zip", "sub/:name/f.zip")
+    layout = SiteLayout(site_url="https://group.gitlab.io/app/")
+    rules = redirects(catalog, layout).decode().splitlines()
+    assert len(rules) == 9  # 4 files, 4 sidecars, SHA256SUMS
+    for rule in rules:
+        source, target, status = rule.split(" ")
+        assert status == "302"
+        for segment in source.split("/"):
+            assert not PAGES_SPLAT.match(segment) and not PAGES_PLACEHOLDER.match(segment), rule
+        assert not PAGES_TEMPLATE.search(target), rule
+        assert not PAGES_TEMPLATE.search(source), rule
+    assert "/app/latest/download/%2A /app/download/v1.0.0/%2A 302" in rules
+    assert "/app/latest/download/%3Ax /app/download/v1.0.0/%3Ax 302" in rules
