@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from site_builder.catalog import Artifact, PackageVersion, build_catalog
 from site_builder.layout import SiteLayout
+from site_builder.redirects import parse_redirects
 from site_builder.render.machine import redirects
 
 SHA = "ab" * 32
@@ -44,3 +45,14 @@ def test_redirect_rules_never_become_splats_or_placeholders() -> None:
         assert not PAGES_TEMPLATE.search(source), rule
     assert "/app/latest/download/%2A /app/download/v1.0.0/%2A 302" in rules
     assert "/app/latest/download/%3Ax /app/download/v1.0.0/%3Ax 302" in rules
+
+
+def test_a_file_named_star_does_not_capture_other_aliases() -> None:
+    """Served as GitLab Pages serves it, a `*` file's rule answers no other alias's request."""
+    catalog = catalog_of("*", ":x", "App-v1.0.0.zip")
+    layout = SiteLayout(site_url="https://group.gitlab.io/app/")
+    rules = parse_redirects(redirects(catalog, layout))
+    hit = rules.resolve("/app/latest/download/App-latest.zip")
+    assert hit is not None and hit.location == "/app/download/v1.0.0/App-v1.0.0.zip"
+    assert rules.resolve("/app/latest/download/anything-else.zip") is None
+    assert rules.resolve("/app/latest/download/:x.sha256") is None  # inert, never a template
