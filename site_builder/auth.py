@@ -6,7 +6,8 @@ Tokens are read from the environment only, never from flags or files (SPEC "Secr
     CI_JOB_TOKEN         → JOB-TOKEN header       (inside GitLab CI)
     GITLAB_DEPLOY_TOKEN  → DEPLOY-TOKEN header    (read-only distribution)
 
-The first one set wins. `redact` replaces any secret value in a text with `[MASKED]`;
+The first one set wins. `redact` replaces any secret value in a text with `[MASKED]`, whole or
+in part (any run of 8 characters of it);
 the CLI passes every log record and error message through it.
 """
 
@@ -56,9 +57,34 @@ def secret_values(env: Mapping[str, str] | None = None) -> list[str]:
     return sorted((v for v in values if len(v) >= 4), key=len, reverse=True)
 
 
+PART = 8  # a run of this many characters of a secret is masked, wherever it stands
+
+
+def mask_secret(text: str, secret: str) -> str:
+    """`text` with `secret` masked, whole or in part: any run of `PART` or more characters
+    that occurs in the secret (a server may echo a token cut short, or from its middle)."""
+    if len(secret) < PART:
+        return text.replace(secret, MASK) if secret else text
+    if secret in text:
+        text = text.replace(secret, MASK)
+    grams = {secret[i:i + PART] for i in range(len(secret) - PART + 1)}
+    out, i = [], 0
+    while i <= len(text) - PART:
+        if text[i:i + PART] in grams:
+            end = i + PART
+            while end < len(text) and text[i:end + 1] in secret:
+                end += 1
+            out.append(MASK)
+            text, i = text[end:], 0
+            continue
+        out.append(text[i])
+        i += 1
+    return "".join(out) + text[i:]
+
+
 def redact(text: str, env: Mapping[str, str] | None = None) -> str:
     for value in secret_values(env):
-        text = text.replace(value, MASK)
+        text = mask_secret(text, value)
     return text
 
 

@@ -10,9 +10,14 @@
     └── PublishError            an upload, release or notification failed
 
 Every message says what is wrong and what to do about it. None ever contains a token.
+
+`Interrupted` (SIGINT/SIGTERM) is no error: like KeyboardInterrupt, which it extends, it is
+caught by no `except Exception`, and the CLI exits 130 or 143 on it.
 """
 
 from __future__ import annotations
+
+import signal
 
 
 class SiteBuilderError(Exception):
@@ -49,3 +54,16 @@ class PublishError(SiteBuilderError):
 
 class TransientError(SourceError):
     """Raised for a read that may succeed when repeated: a body cut short, a reset connection."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Raised when SIGINT or SIGTERM stops the work: in the main thread by the CLI's handler,
+    in every worker by the next request, chunk or pause (`bounds.cancel_all`)."""
+
+    def __init__(self, signum: int = signal.SIGINT) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def exit_status(self) -> int:
+        return 128 + self.signum

@@ -13,12 +13,17 @@ What it takes care of, so callers don't have to:
 - one-line errors (`errors.AuthError`, `SourceError`, `TransientError`) that say what to check
   and never contain the token;
 - offset pagination (`X-Next-Page`, else `Link: rel="next"`), which also works above the
-  10,000 rows where GitLab stops sending `X-Total`.
+  10,000 rows where GitLab stops sending `X-Total`; it ends at `X-Total-Pages` when sent, at a
+  page that does not move forward, and at `Limits.max_pages` (an error, never a silent cut);
+- bounds (`bounds.Limits`): an API answer must arrive whole within `deadline` and at most
+  `max_response` bytes after decompression; a download's opening has the deadline, its body
+  a throughput floor; an interrupt (`bounds.cancel_all`) stops every request at once.
 """
 
 from __future__ import annotations
 
 import email.utils
+import math
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
@@ -30,8 +35,9 @@ from urllib.parse import quote
 import httpx
 import tenacity
 
-from . import __version__
-from .auth import AUTH_HEADERS, MASK, Credential, credential_from_env
+from . import __version__, bounds
+from .auth import AUTH_HEADERS, Credential, credential_from_env, mask_secret
+from .bounds import Exceeded, Guard, Limits
 from .errors import AuthError, SourceError, TransientError
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -90,17 +96,20 @@ def server_wait(headers: Mapping[str, str], *, now: float | None = None) -> floa
     retry_after = headers.get("retry-after", "").strip()
     if retry_after:
         try:
-            return float(retry_after)
+            seconds = float(retry_after)
         except ValueError:
             pass
+        else:
+            return seconds if math.isfinite(seconds) else None
         try:
             return email.utils.parsedate_to_datetime(retry_after).timestamp() - now
         except (TypeError, ValueError):
             pass
     try:
-        return float(headers.get("ratelimit-reset", "")) - now
+        reset = float(headers.get("ratelimit-reset", "")) - now
     except ValueError:
         return None
+    return reset if math.isfinite(reset) else None
 
 
 def _same_origin(a: httpx.URL, b: httpx.URL) -> bool:
@@ -110,8 +119,11 @@ def _same_origin(a: httpx.URL, b: httpx.URL) -> bool:
     )
 
 
-def _gitlab_message(response: httpx.Response) -> str:
-    """GitLab's own words: `message` or `error` of a JSON body, else the first line of text."""
+def _gitlab_message(response: httpx.Response, mask: Callable[[str], str]) -> str:
+    """GitLab's own words: `message` or `error` of a JSON body, else the first line of text.
+
+    Secrets are masked before the text is cut: a token echoed at the cut stays masked whole.
+    """
     try:
         body = response.json()
     except ValueError:
@@ -121,7 +133,7 @@ def _gitlab_message(response: httpx.Response) -> str:
         text = "; ".join(map(str, found)) if isinstance(found, list) else str(found)
     else:
         text = response.text.strip().splitlines()[0] if response.text.strip() else ""
-    return " ".join(text.split())[:300] or response.reason_phrase
+    return mask(" ".join(text.split()))[:300] or response.reason_phrase
 
 
 class GitLabClient:
@@ -138,6 +150,7 @@ class GitLabClient:
         *,
         retry: RetryPolicy | None = None,  # None: DEFAULT_RETRY, read when the client is made
         timeout: float = 30.0,
+        limits: Limits | None = None,  # None: bounds.DEFAULT_LIMITS, read when the client is made
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.api_url = api_url.rstrip("/")
@@ -145,12 +158,15 @@ class GitLabClient:
         self.project_ref = quote(self.project, safe="")
         self.credential = credential
         self.retry_policy = retry or DEFAULT_RETRY
+        self.limits = limits or bounds.DEFAULT_LIMITS
+        self.timeout = timeout
         self._origin = httpx.URL(self.api_url)
         self._http = httpx.Client(
             timeout=timeout,
             transport=transport,
             follow_redirects=False,  # followed in `_send`, which decides who sees the token
-            headers={"User-Agent": f"site-builder/{__version__}"},
+            headers={"User-Agent": f"site-builder/{__version__}",
+                     "Accept-Encoding": bounds.ACCEPT_ENCODING},
         )
 
     @classmethod
@@ -210,12 +226,17 @@ class GitLabClient:
         seekable `content` (an open file) is rewound before each attempt.
         """
         start = content.tell() if hasattr(content, "seek") else None
+        # An upload may take long: only its answer has a deadline, its body the per-write timeout.
+        uploading = content is not None and not isinstance(content, bytes | str)
 
         def attempt() -> httpx.Response:
             if start is not None:
                 content.seek(start)
-            response = self._send(method, path, params=params, json=json, content=content,
-                                  headers=headers, stream=False)
+            guard = Guard(f"{method} {path}", deadline=None if uploading else self.limits.deadline)
+            with bounds.watching(guard):
+                response = self._send(method, path, guard, params=params, json=json,
+                                      content=content, headers=headers)
+                response = self._read(response, method, path, guard)
             if response.status_code in RETRY_STATUSES and response.status_code not in ok:
                 raise _Retryable(response=response)
             return response
@@ -229,24 +250,34 @@ class GitLabClient:
         return self._json(self.request("GET", path, params=params), path)
 
     def paginate(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[Any]:
-        """Every row of a list endpoint, page by page, `per_page` at GitLab's maximum (100)."""
+        """Every row of a list endpoint, page by page, `per_page` at GitLab's maximum (100).
+
+        The walk ends on an empty page, at `X-Total-Pages`, or at a next page that does not
+        move forward; more than `Limits.max_pages` pages is an error, never a silent cut.
+        """
         query = {"per_page": PER_PAGE, **(params or {})}
         query["per_page"] = min(int(query["per_page"]), PER_PAGE)
-        seen_pages: set[str] = set()
-        while True:
+        page = _page_number(str(query.get("page", 1))) or 1
+        for _ in range(self.limits.max_pages):
             response = self.request("GET", path, params=query)
             rows = self._json(response, path)
             if not isinstance(rows, list):
                 raise SourceError(f"GitLab's answer to GET {path} is not a list of rows")
             yield from rows
-            next_page = response.headers.get("x-next-page", "").strip()
-            if not next_page:  # some proxies drop X-* headers; Link survives
+            next_page = _page_number(response.headers.get("x-next-page", ""))
+            if next_page is None:  # some proxies drop X-* headers; Link survives
                 next_url = response.links.get("next", {}).get("url", "")
-                next_page = httpx.URL(next_url).params.get("page", "") if next_url else ""
-            if not next_page or next_page in seen_pages or not rows:
+                next_page = _page_number(httpx.URL(next_url).params.get("page", "")) \
+                    if next_url else None
+            last = _page_number(response.headers.get("x-total-pages", ""))
+            if not rows or next_page is None or next_page <= page or (last and page >= last):
                 return
-            seen_pages.add(next_page)
-            query = {**query, "page": next_page}
+            page = next_page
+            query = {**query, "page": str(next_page)}
+        raise SourceError(
+            f"GitLab's list GET {path} goes on past {self.limits.max_pages} pages of "
+            f"{PER_PAGE}: a proxy or the server is looping; check the API URL {self.api_url}"
+        )
 
     @contextmanager
     def stream(self, path: str) -> Iterator[Iterator[bytes]]:
@@ -256,22 +287,32 @@ class GitLabClient:
         drops mid-body) raises TransientError, so the caller can start the download over.
         """
 
+        limits = self.limits
+        guards: list[Guard] = []  # the last attempt's: its body is read under it
+
         def attempt() -> httpx.Response:
-            # identity: the bytes must be the registry's own, to match its SHA256 and size
-            response = self._send("GET", path, stream=True,
-                                  headers={"Accept-Encoding": "identity"})
-            if response.status_code in RETRY_STATUSES:
-                response.close()
-                raise _Retryable(response=response)
+            # The opening has the deadline; the body a throughput floor instead (`_body`).
+            guard = Guard(f"GET {path}", deadline=limits.deadline, min_rate=limits.min_rate,
+                          rate_window=limits.rate_window)
+            guards[:] = [guard]
+            with bounds.watching(guard):
+                # identity: the bytes must be the registry's own, to match its SHA256 and size
+                response = self._send("GET", path, guard,
+                                      headers={"Accept-Encoding": "identity"})
+                if response.status_code in RETRY_STATUSES:
+                    raise _Retryable(response=self._read(response, "GET", path, guard))
             return response
 
         response = self._with_retries(attempt, "GET", path, retry=True)
+        guard = guards[0]
         try:
             if response.status_code != 200:
-                with suppress(httpx.TransportError):  # the status alone is enough to report
-                    response.read()
+                with suppress(httpx.TransportError, _Retryable, SourceError), \
+                        bounds.watching(guard):
+                    response = self._read(response, "GET", path, guard)  # for its message
                 raise self._error(response, "GET", path)
-            yield self._body(response, path)
+            with bounds.watching(guard):
+                yield self._body(response, path, guard)
         finally:
             response.close()
 
@@ -295,32 +336,51 @@ class GitLabClient:
             headers = {k: v for k, v in headers.items() if k.lower() not in AUTH_HEADERS}
         return headers
 
-    def _send(self, method: str, path: str, *, stream: bool, params: Any = None,
+    def _send(self, method: str, path: str, guard: Guard, *, params: Any = None,
               json: Any = None, content: Any = None,
               headers: Mapping[str, str] | None = None) -> httpx.Response:
-        """One attempt; GET and HEAD follow redirects here, re-deciding the headers per hop."""
+        """One attempt, body unread; GET and HEAD follow redirects here, re-deciding the
+        headers per hop. `guard` bounds it all; its trip is a SourceError, never retried."""
         url = httpx.URL(self.api_url + path, params=params)
         for _ in range(MAX_REDIRECTS + 1):
             request = self._http.build_request(
-                method, url, json=json, content=content, headers=self._headers_for(url, headers)
+                method, url, json=json, content=content, headers=self._headers_for(url, headers),
+                extensions=guard.extensions(self.timeout),
             )
             try:
                 response = self._http.send(request, stream=True)
             except httpx.TransportError as e:
+                self._raise_if_tripped(guard, method, path)
                 raise _Retryable(error=e) from e
+            guard.attach(response)
+            self._raise_if_tripped(guard, method, path)
             if method not in ("GET", "HEAD") or not response.has_redirect_location:
-                break
+                return response
             response.close()
             url = url.join(response.headers["location"])
-        else:
-            raise SourceError(f"GitLab redirected GET {path} more than {MAX_REDIRECTS} times")
-        if not stream:
-            try:
-                response.read()
-            except httpx.TransportError as e:  # the body was cut: same as a failed attempt
-                response.close()
-                raise _Retryable(error=e) from e
-        return response
+        raise SourceError(f"GitLab redirected GET {path} more than {MAX_REDIRECTS} times")
+
+    def _read(self, response: httpx.Response, method: str, path: str,
+              guard: Guard) -> httpx.Response:
+        """The answer, body read within the guard's deadline and `Limits.max_response`."""
+        try:
+            return bounds.read_capped(response, guard, self.limits.max_response)
+        except httpx.TransportError as e:  # the body was cut: same as a failed attempt
+            raise _Retryable(error=e) from e
+        except Exceeded as e:
+            raise self._exceeded(e, method, path) from e
+
+    def _raise_if_tripped(self, guard: Guard, method: str, path: str) -> None:
+        try:
+            guard.raise_if_tripped()
+        except Exceeded as e:
+            raise self._exceeded(e, method, path) from e
+
+    def _exceeded(self, error: Exceeded, method: str, path: str) -> SourceError:
+        return SourceError(self._mask(
+            f"GitLab's answer to {method} {path} {error}, so it was cut: the server or a "
+            f"proxy on the way misbehaves; check the API URL {self.api_url} and run again later"
+        ))
 
     def _with_retries(self, attempt: Callable[[], httpx.Response], method: str, path: str, *,
                       retry: bool) -> httpx.Response:
@@ -329,6 +389,7 @@ class GitLabClient:
             stop=tenacity.stop_after_attempt(policy.max_attempts if retry else 1)
             | tenacity.stop_before_delay(policy.max_total_seconds),
             wait=_WaitForServer(policy),
+            sleep=bounds.pause,  # an interrupt ends a pause at once
             retry=tenacity.retry_if_exception_type(_Retryable),
             reraise=True,
         )
@@ -347,7 +408,7 @@ class GitLabClient:
                 f"{failed.error}) after {times}: check the API URL {self.api_url} and the network"
             ))
         response = failed.response
-        status = f"{response.status_code} {_gitlab_message(response)}"
+        status = f"{response.status_code} {_gitlab_message(response, self._mask)}"
         if response.status_code == 429:
             return SourceError(self._mask(
                 f"GitLab kept rate-limiting {method} {path} ({status}) after {times}: "
@@ -360,7 +421,7 @@ class GitLabClient:
 
     def _error(self, response: httpx.Response, method: str, path: str) -> SourceError:
         """A one-line error for a final, unexpected status, naming what to check."""
-        status, message = response.status_code, _gitlab_message(response)
+        status, message = response.status_code, _gitlab_message(response, self._mask)
         if not _same_origin(response.url, self._origin):
             return SourceError(
                 f"the storage at {response.url.host} that GitLab redirected {method} {path} to "
@@ -401,20 +462,27 @@ class GitLabClient:
                 "publish), and the project's package registry must be enabled")
 
     def _mask(self, text: str) -> str:
+        """`text` without the token, whole or in part (see `auth.mask_secret`)."""
         if self.credential is not None and self.credential.value:
-            text = text.replace(self.credential.value, MASK)
+            text = mask_secret(text, self.credential.value)
         return text
 
-    def _body(self, response: httpx.Response, path: str) -> Iterator[bytes]:
+    def _body(self, response: httpx.Response, path: str, guard: Guard) -> Iterator[bytes]:
         # Errors here are not caught by `_send`: they happen while *streaming* the body, after
         # the opening succeeded, so the whole download has to start over (TransientError).
         expected = response.headers.get("content-length", "")
         of_total = f" of {expected}" if expected.isdigit() else ""
         received = 0
         try:
-            for chunk in response.iter_raw():  # as the bytes arrive; the caller writes them
+            # as the bytes arrive, under the throughput floor; the caller writes them
+            for chunk in guard.chunks(response.iter_raw()):
                 received += len(chunk)
                 yield chunk
+        except Exceeded as e:
+            raise TransientError(self._mask(
+                f"the download of GET {path} {e}, so it was cut after {received}{of_total} "
+                "bytes; the network or the server is too slow: run again later"
+            )) from e
         except httpx.TransportError as e:
             raise TransientError(self._mask(
                 f"the download of GET {path} broke off after {received}{of_total} bytes "
@@ -425,3 +493,9 @@ class GitLabClient:
                 f"the download of GET {path} ended after {received}{of_total} bytes: "
                 "the connection dropped; run again later"
             )
+
+
+def _page_number(text: str) -> int | None:
+    """A page number from a header or query, None when absent or not a positive integer."""
+    text = text.strip()
+    return int(text) if text.isdigit() and 0 < int(text) < 10**9 else None

@@ -31,7 +31,8 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from .auth import MASK
+from . import bounds
+from .auth import mask_secret
 from .errors import ConfigError, PublishError
 from .layout import SiteLayout
 
@@ -100,10 +101,12 @@ def read_latest(source: str, *, transport: httpx.BaseTransport | None = None) ->
     if urlsplit(source).scheme in ("http", "https"):
         url = source if source.endswith(".json") else source.rstrip("/") + "/latest.json"
         try:
-            with httpx.Client(transport=transport, timeout=30.0, follow_redirects=True) as http:
-                response = http.get(url)
+            with httpx.Client(transport=transport, follow_redirects=True) as http:
+                response = bounds.fetch(http, "GET", url)
         except httpx.HTTPError as e:
             raise PublishError(f"cannot read {url} ({type(e).__name__}): check the site URL") from e
+        except bounds.Exceeded as e:
+            raise PublishError(f"the answer of {url} {e}: check the site URL") from e
         if response.status_code != 200:
             raise PublishError(f"{url} answered {response.status_code}: is the site deployed?")
         text, where = response.text, url
@@ -169,13 +172,19 @@ def update_entry(target: StrapiTarget, data: Mapping[str, Any], *, token: str,
     """PUT the entry; any failure becomes one PublishError line that never holds the token."""
     what = f"Strapi entry {target.collection}/{target.document_id}"
     try:
-        with httpx.Client(transport=transport, timeout=30.0) as http:
-            response = http.put(target.endpoint, params=target.params, json={"data": dict(data)},
-                                headers={"Authorization": f"Bearer {token}"})
+        with httpx.Client(transport=transport) as http:
+            response = bounds.fetch(http, "PUT", target.endpoint, params=target.params,
+                                    json={"data": dict(data)},
+                                    headers={"Authorization": f"Bearer {token}"})
     except httpx.HTTPError as e:
         raise PublishError(
             f"cannot reach Strapi at {target.url} ({type(e).__name__}): check strapi.url "
             "or STRAPI_URL and the network"
+        ) from e
+    except bounds.Exceeded as e:
+        raise PublishError(
+            mask_secret(f"Strapi's answer to updating {what} {e}, so it was cut: check "
+                        "strapi.url and run notify again later", token)
         ) from e
     if response.status_code < 300:
         return
@@ -188,15 +197,17 @@ def update_entry(target: StrapiTarget, data: Mapping[str, Any], *, token: str,
         405: "check strapi.collection (the plural API id) and strapi.document_id",
     }
     hint = hints.get(response.status_code, "Strapi failed; run notify again later")
-    said = _strapi_message(response).replace(token, MASK)  # a server may echo what it got
+    said = _strapi_message(response, token)  # a server may echo what it got
     raise PublishError(f"updating {what} failed: {response.status_code} {said}; {hint}")
 
 
-def _strapi_message(response: httpx.Response) -> str:
-    """Strapi v5 errors read `{"data": null, "error": {"status", "name", "message"}}`."""
+def _strapi_message(response: httpx.Response, token: str) -> str:
+    """Strapi v5 errors read `{"data": null, "error": {"status", "name", "message"}}`.
+
+    The token is masked, whole or in part, before the text is cut."""
     try:
         error = response.json().get("error") or {}
         text = str(error.get("message") or "")
     except (ValueError, AttributeError):
         text = response.text
-    return " ".join(text.split())[:200] or response.reason_phrase
+    return mask_secret(" ".join(text.split()), token)[:200] or response.reason_phrase
