@@ -88,7 +88,6 @@ class HostileRegistry(FakeGitLab):
         if attack is None:
             super().route(req)
         else:
-            req.close_connection = True  # a client that hung up on an attack is no bug here
             attack.serve(req)
 
     def attack(self, name: str, method: str, path_regex: str, serve: Callable[[Request], None],
@@ -190,9 +189,12 @@ class HostileRegistry(FakeGitLab):
 
     @staticmethod
     def _headers(req: Request, status: int, headers: dict[str, str]) -> None:
+        """The headers of a streamed attack; the connection is not reused (the client may hang
+        up mid-body, which is no bug of the server's)."""
+        req.close_connection = True
         req.rec.status = status
         req.send_response(status)
-        for name, value in headers.items():
+        for name, value in {**headers, "Connection": "close"}.items():
             req.send_header(name, value)
         req.end_headers()
         req.rec.end = time.monotonic()
