@@ -130,6 +130,7 @@ class FakeGitLab(FakeHTTPServer):
         self.packages: list[FakePackage] = []
         self.releases: dict[str, dict[str, Any]] = {}
         self.upload_delay = 0.0
+        self.latency = 0.0  # seconds every request waits before its answer (bench: ~0.04)
         self.max_file_size = 5 * 1024**3  # plan limit; 0 = unlimited
         self.duplicates_allowed = True
         self.pagination_count_limit = 10_000  # above it X-Total(-Pages) and rel="last" vanish
@@ -213,6 +214,8 @@ class FakeGitLab(FakeHTTPServer):
 
     # -- routing and auth -----------------------------------------------------------------------
     def route(self, req: Request) -> None:
+        if self.latency:  # a real instance's per-call time; concurrent calls overlap, as there
+            time.sleep(self.latency)
         path_known = False
         for methods, pattern, handler in self._routes:
             if m := pattern.match(req.url.path):
