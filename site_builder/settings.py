@@ -21,6 +21,8 @@ from .errors import ConfigError
 from .layout import DEFAULT_DOWNLOAD_PATH, SiteLayout
 
 DEFAULT_MAX_SITE_SIZE = 1024**3  # GitLab.com's Pages limit; self-managed defaults to 100 MB
+DEFAULT_API_CONCURRENCY = 16  # API calls in flight at most; fewer while GitLab answers 429
+MAX_API_CONCURRENCY = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,7 @@ class Settings:
     cache_dir: Path = Path(platformdirs.user_cache_dir("site-builder"))
     description: str = ""
     max_site_size: int = DEFAULT_MAX_SITE_SIZE
+    api_concurrency: int = DEFAULT_API_CONCURRENCY
 
     @property
     def layout(self) -> SiteLayout:
@@ -100,6 +103,11 @@ def resolve(
     keep = _first(flags.get("keep"), options.get("keep"))
     if keep is not None and (not isinstance(keep, int) or keep < 1):
         raise ConfigError(f"keep must be a whole number of versions, 1 or more (got {keep!r})")
+    concurrency = _first(options.get("api_concurrency"), DEFAULT_API_CONCURRENCY)
+    if (not isinstance(concurrency, int) or isinstance(concurrency, bool)
+            or not 1 <= concurrency <= MAX_API_CONCURRENCY):
+        raise ConfigError(f"api_concurrency must be a whole number from 1 to "
+                          f"{MAX_API_CONCURRENCY} (got {concurrency!r})")
     project = pick("project", "CI_PROJECT_ID")
     defaults = Settings()
     settings = Settings(
@@ -114,6 +122,7 @@ def resolve(
         cache_dir=path("cache_dir") or defaults.cache_dir,
         description=pick("description") or "",
         max_site_size=parse_size(_first(options.get("max_site_size"), DEFAULT_MAX_SITE_SIZE)),
+        api_concurrency=concurrency,
     )
     settings.layout  # validates download_path and the site URL early  # noqa: B018
     return settings

@@ -42,4 +42,5 @@ def source_for(settings: Settings) -> Source:
     from .gitlab import GitLabSource
 
     api_url, project = settings.require_gitlab()
-    return GitLabSource.from_env(api_url=api_url, project=project)
+    return GitLabSource.from_env(api_url=api_url, project=project,
+                                 concurrency=settings.api_concurrency)

@@ -5,8 +5,10 @@
 
 Listing is one paginated walk of the packages API (GitLab's `package_name` also matches
 `VoiceInput-beta`; the catalogue keeps the exact name), then the files of every row the
-catalogue could publish, a few packages at a time. Rows it could not publish (another name,
-`hidden`, `error`…) pass through with no files: GitLab answers 404 to their file lists anyway.
+catalogue could publish, up to 16 calls at a time: the transport (`throttle.py`) halves
+that when GitLab answers 429 or 503 and waits as long as it asks. Rows it could not publish
+(another name, `hidden`, `error`…) pass through with no files: GitLab answers 404 to their
+file lists anyway.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from ..auth import Credential
 from ..catalog import GENERIC, PUBLISHED_STATUS, Artifact, PackageVersion
 from ..errors import AuthError, SourceError, TransientError
 from ..gitlab import GitLabClient
+from ..throttle import DEFAULT_CONCURRENCY, throttled_transport
 from .folder import parse_timestamp
 
 log = logging.getLogger("mkdocs.plugins.downloads")
@@ -32,16 +35,22 @@ PER_TAG_NOTES_LIMIT = 10  # up to this many versions, ask for each tag's release
 class GitLabSource:
     """Reads one project's generic packages, files and release notes through a GitLabClient."""
 
-    def __init__(self, client: GitLabClient, *, workers: int = 4) -> None:
+    def __init__(self, client: GitLabClient, *, workers: int = DEFAULT_CONCURRENCY) -> None:
         self.client = client
         self.workers = workers
 
     @classmethod
     def from_env(
-        cls, *, api_url: str, project: str, env: Mapping[str, str] | None = None, **kw: Any
+        cls, *, api_url: str, project: str, env: Mapping[str, str] | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY, **kw: Any
     ) -> GitLabSource:
-        """A source whose token comes from GITLAB_TOKEN, CI_JOB_TOKEN or GITLAB_DEPLOY_TOKEN."""
-        return cls(GitLabClient.from_env(api_url=api_url, project=project, env=env, **kw))
+        """A source whose token comes from GITLAB_TOKEN, CI_JOB_TOKEN or GITLAB_DEPLOY_TOKEN.
+
+        At most `concurrency` API calls are in flight, fewer while GitLab pushes back.
+        """
+        kw.setdefault("transport", throttled_transport(concurrency))
+        client = GitLabClient.from_env(api_url=api_url, project=project, env=env, **kw)
+        return cls(client, workers=concurrency)
 
     def describe(self) -> str:
         return f"GitLab project {self.client.project} at {self.client.api_url}"
