@@ -5,14 +5,24 @@ Pages looks for `X.br` and `X.gz` beside `X` and sends the one the browser accep
 artifacts are served byte for byte as uploaded (a `.txt` artifact too), and `_redirects`
 is read by Pages, never served. Output is deterministic (gzip without a timestamp).
 
-    precompress(Path("public"), skip={"download/v1.2.0/notes.txt"})
+Rebuilds redo only new work: with a `cache`, every compressed copy is kept under the SHA256
+of the bytes it stands for (and the encoder's settings), so a page that did not change is
+not compressed again. A cached copy is decompressed and compared before it is used: the
+cache may be shared between pipelines, and a damaged entry is simply made again.
+
+    precompress(Path("public"), skip={"download/v1.2.0/notes.txt"}, cache=Path(".cache/compressed"))
 """
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import hashlib
 import logging
 import os
+import tempfile
+import time
+import zlib
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -33,6 +43,8 @@ ENCODINGS = (".gz", ".br")
 # (Pages allows 200,000 per site); above, it must save at least a tenth.
 MIN_SIZE = 512
 MIN_RATIO = 0.9
+CACHE_FORMAT = "1"  # part of every cache key: bump it when `encode` changes its output
+CACHE_MAX_AGE = 14 * 24 * 3600  # entries no build used for this long are removed
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +54,7 @@ class Compressed:
     files: int = 0
     original_bytes: int = 0
     written_bytes: int = 0
+    reused: int = 0  # of `files`, how many came from the cache instead of the encoder
 
 
 def is_text(site_path: str) -> bool:
@@ -60,16 +73,90 @@ def encode(data: bytes, encoding: str, *, shared: bool = False) -> bytes:
     """
     if encoding == ".gz":
         return gzip.compress(data, compresslevel=9, mtime=0)
-    quality = 11 if shared and len(data) < 256 * 1024 else 5
-    packed: bytes = brotli.compress(data, quality=quality)
+    packed: bytes = brotli.compress(data, quality=_brotli_quality(data, shared=shared))
     return packed
 
 
-def precompress(site_dir: Path, *, skip: Iterable[str] = ()) -> Compressed:
+def _brotli_quality(data: bytes, *, shared: bool) -> int:
+    return 11 if shared and len(data) < 256 * 1024 else 5
+
+
+def decode(packed: bytes, encoding: str) -> bytes:
+    """The bytes `packed` stands for (raises ValueError or zlib/brotli errors if damaged)."""
+    if encoding == ".gz":
+        return gzip.decompress(packed)
+    unpacked: bytes = brotli.decompress(packed)
+    return unpacked
+
+
+class CompressedCache:
+    """Compressed copies under `root/ab/abcdef….br`, named by what went into the encoder."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def path_for(self, data: bytes, encoding: str, *, shared: bool) -> Path:
+        level = "9" if encoding == ".gz" else str(_brotli_quality(data, shared=shared))
+        digest = hashlib.sha256(data)
+        digest.update(f"\0{CACHE_FORMAT}{encoding}{level}".encode())
+        key = digest.hexdigest()
+        return self.root / key[:2] / f"{key}{encoding}"
+
+    def get(self, data: bytes, encoding: str, *, shared: bool) -> bytes | None:
+        """The cached copy of `data`, if there is one and it decodes to exactly `data`."""
+        path = self.path_for(data, encoding, shared=shared)
+        try:
+            packed = path.read_bytes()
+        except OSError:
+            return None
+        try:
+            good = decode(packed, encoding) == data
+        except (ValueError, EOFError, OSError, zlib.error, brotli.error):
+            good = False
+        if not good:
+            log.warning("cached compressed copy %s is damaged; compressing again", path.name)
+            path.unlink(missing_ok=True)
+            return None
+        with contextlib.suppress(OSError):
+            os.utime(path)  # used: keep it past the next prune
+        return packed
+
+    def put(self, data: bytes, encoding: str, packed: bytes, *, shared: bool) -> None:
+        """Keep `packed` for next time; a cache that cannot be written is only slower."""
+        path = self.path_for(data, encoding, shared=shared)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-")
+            with os.fdopen(fd, "wb") as out:
+                out.write(packed)
+            os.replace(tmp, path)
+        except OSError as e:
+            log.debug("cannot cache %s: %s", path, e)
+
+    def prune(self, *, max_age: float = CACHE_MAX_AGE) -> int:
+        """Remove entries no build used for `max_age` seconds; returns how many went."""
+        cutoff = time.time() - max_age
+        removed = 0
+        for folder, _dirs, names in os.walk(self.root):
+            for name in names:
+                path = Path(folder, name)
+                try:
+                    if path.stat().st_mtime < cutoff:
+                        path.unlink()
+                        removed += 1
+                except OSError:
+                    continue
+        return removed
+
+
+def precompress(
+    site_dir: Path, *, skip: Iterable[str] = (), cache: Path | None = None
+) -> Compressed:
     """Write `X.gz` and `X.br` beside every text file `X` of `site_dir`, except `skip`.
 
     `skip` holds site paths (POSIX, relative) never to compress: the artifacts. An existing
-    `X.gz` or `X.br` is left alone (MkDocs writes `sitemap.xml.gz` itself).
+    `X.gz` or `X.br` is left alone (MkDocs writes `sitemap.xml.gz` itself). With `cache`
+    (a folder), copies of unchanged content are reused instead of compressed again.
     """
     skipped = set(skip)
     jobs: list[tuple[Path, str]] = []
@@ -88,22 +175,32 @@ def precompress(site_dir: Path, *, skip: Iterable[str] = ()) -> Compressed:
                     )
                 elif not Path(f"{path}{encoding}").exists():
                     jobs.append((path, encoding))
+    store = CompressedCache(cache) if cache is not None else None
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
-        results = list(pool.map(lambda job: _write(*job), jobs))
+        results = list(pool.map(lambda job: _write(job[0], job[1], store), jobs))
     done = [r for r in results if r is not None]
+    if store is not None:
+        store.prune()
     return Compressed(
         files=len(done),
         original_bytes=sum(r[0] for r in done),
         written_bytes=sum(r[1] for r in done),
+        reused=sum(r[2] for r in done),
     )
 
 
-def _write(path: Path, encoding: str) -> tuple[int, int] | None:
+def _write(path: Path, encoding: str, store: CompressedCache | None) -> tuple[int, int, int] | None:
     data = path.read_bytes()
     if len(data) < MIN_SIZE:
         return None
-    packed = encode(data, encoding, shared="/assets/" in path.as_posix())
-    if len(packed) > len(data) * MIN_RATIO:
-        return None
+    shared = "/assets/" in path.as_posix()
+    packed = store.get(data, encoding, shared=shared) if store is not None else None
+    reused = packed is not None
+    if packed is None:
+        packed = encode(data, encoding, shared=shared)
+        if len(packed) > len(data) * MIN_RATIO:
+            return None
+        if store is not None:
+            store.put(data, encoding, packed, shared=shared)
     Path(f"{path}{encoding}").write_bytes(packed)
-    return len(data), len(packed)
+    return len(data), len(packed), int(reused)

@@ -8,13 +8,13 @@ calls one before rendering and the other after it.
 from __future__ import annotations
 
 import logging
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 from .budget import check_budget
 from .catalog import Catalog, build_catalog
-from .compress import precompress
+from .compress import Compressed, precompress
 from .fetch import ArtifactCache, Fetcher, ProgressHook, place
 from .layout import SiteLayout
 from .output import join_within, write_files
@@ -22,6 +22,7 @@ from .progress import download_progress
 from .render.machine import machine_files
 from .settings import Settings
 from .sources import Source, source_for
+from .timing import Stopwatch
 
 log = logging.getLogger("mkdocs.plugins.downloads")
 
@@ -33,6 +34,7 @@ class PreparedSite:
     catalog: Catalog
     layout: SiteLayout
     cached: dict[str, Path]  # SHA256 → cache file
+    compressed_cache: Path | None = None  # where `.gz`/`.br` copies are kept between builds
 
 
 def prepare(
@@ -40,32 +42,40 @@ def prepare(
     *,
     source: Source | None = None,
     on_chunk: ProgressHook | None = None,
+    stopwatch: Stopwatch | None = None,
 ) -> PreparedSite:
     package = settings.require_package()
     if source is None:  # a source made here is closed here: GitLab's holds open connections
         made = source_for(settings)
         try:
-            return prepare(settings, source=made, on_chunk=on_chunk)
+            return prepare(settings, source=made, on_chunk=on_chunk, stopwatch=stopwatch)
         finally:
             getattr(made, "close", lambda: None)()
     layout = settings.layout
-    catalog = build_catalog(
-        source.versions(package),
-        package=package,
-        prereleases=settings.prereleases,
-        keep=settings.keep,
-    )
+    with _phase(stopwatch, "registry"):
+        catalog = build_catalog(
+            source.versions(package),
+            package=package,
+            prereleases=settings.prereleases,
+            keep=settings.keep,
+        )
     for warning in catalog.warnings:
         log.warning(warning)
     if not catalog.releases:
         log.warning("%s has no published version of %r yet", source.describe(), package)
     check_budget(catalog, max_bytes=settings.max_site_size)  # before a byte is fetched
-    with download_progress() if on_chunk is None else nullcontext(on_chunk) as hook:
+    with _phase(stopwatch, "fetch"), \
+            download_progress() if on_chunk is None else nullcontext(on_chunk) as hook:
         cached = Fetcher(source, ArtifactCache(settings.cache_dir), on_chunk=hook).fetch(catalog)
-    return PreparedSite(catalog=catalog, layout=layout, cached=cached)
+    return PreparedSite(catalog=catalog, layout=layout, cached=cached,
+                        compressed_cache=settings.cache_dir / "compressed")
 
 
-def write_site(prepared: PreparedSite, site_dir: Path) -> None:
+def _phase(stopwatch: Stopwatch | None, name: str) -> AbstractContextManager[None]:
+    return stopwatch.phase(name) if stopwatch is not None else nullcontext()
+
+
+def write_site(prepared: PreparedSite, site_dir: Path) -> Compressed:
     """Artifacts (byte for byte from the cache), every machine-readable file, and `.gz`/`.br`
     copies of all text in `site_dir` (so call it once the pages are written)."""
     catalog, layout = prepared.catalog, prepared.layout
@@ -75,4 +85,4 @@ def write_site(prepared: PreparedSite, site_dir: Path) -> None:
         place(prepared.cached[artifact.sha256.lower()], join_within(site_dir, path))
         artifacts.append(path)
     write_files(site_dir, machine_files(catalog, layout))
-    precompress(site_dir, skip=artifacts)
+    return precompress(site_dir, skip=artifacts, cache=prepared.compressed_cache)
