@@ -20,6 +20,8 @@ import gzip
 import hashlib
 import logging
 import os
+import posixpath
+import re
 import tempfile
 import time
 import zlib
@@ -66,10 +68,12 @@ def is_text(site_path: str) -> bool:
 
 
 def encode(data: bytes, encoding: str, *, shared: bool = False) -> bytes:
-    """Compress `data`; `shared` files (theme assets every page loads) get the best ratio.
+    """Compress `data`; `shared` files (the assets every page loads) get the best ratio.
 
-    Brotli quality 11 takes ~20 ms for a page and ~150 ms for Material's bundle; quality 5
-    is ten times faster and within 10%, which keeps a 1,000-page site fast to build.
+    Brotli quality 11 takes ~20 ms for a page and ~150-1,000 ms for one of Material's
+    bundles; quality 5 is ten to a hundred times faster and within 10%, which keeps a
+    1,000-page site fast to build. The few files every visitor downloads get quality 11;
+    the rest (pages, search language packs few ever load) quality 5.
     """
     if encoding == ".gz":
         return gzip.compress(data, compresslevel=9, mtime=0)
@@ -176,8 +180,12 @@ def precompress(
                 elif not Path(f"{path}{encoding}").exists():
                     jobs.append((path, encoding))
     store = CompressedCache(cache) if cache is not None else None
+    shared = loaded_by_every_page(site_dir)
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
-        results = list(pool.map(lambda job: _write(job[0], job[1], store), jobs))
+        results = list(pool.map(
+            lambda job: _write(job[0], job[1], store,
+                               shared=job[0].relative_to(site_dir).as_posix() in shared),
+            jobs))
     done = [r for r in results if r is not None]
     if store is not None:
         store.prune()
@@ -189,11 +197,29 @@ def precompress(
     )
 
 
-def _write(path: Path, encoding: str, store: CompressedCache | None) -> tuple[int, int, int] | None:
+_REFERENCE = re.compile(rb"""<(?:script|link)\b[^>]*?\b(?:src|href)=["']?([^"' >]+)""")
+
+
+def loaded_by_every_page(site_dir: Path) -> set[str]:
+    """Site paths of the scripts and stylesheets the home page loads: every page loads them."""
+    try:
+        home = (site_dir / "index.html").read_bytes()
+    except OSError:
+        return set()
+    found = set()
+    for match in _REFERENCE.finditer(home):
+        url = match.group(1).decode("utf-8", "replace").split("?")[0].split("#")[0]
+        if "//" in url or url.startswith(("/", "data:")):
+            continue  # another host, or absolute: not a relative site file
+        found.add(posixpath.normpath(url))
+    return found
+
+
+def _write(path: Path, encoding: str, store: CompressedCache | None, *,
+           shared: bool) -> tuple[int, int, int] | None:
     data = path.read_bytes()
     if len(data) < MIN_SIZE:
         return None
-    shared = "/assets/" in path.as_posix()
     packed = store.get(data, encoding, shared=shared) if store is not None else None
     reused = packed is not None
     if packed is None:
