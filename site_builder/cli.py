@@ -9,31 +9,78 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from . import __version__
 from .auth import RedactingFilter, redact
 from .errors import ConfigError, SiteBuilderError
+from .options import did_you_mean
 
 Runner = Callable[[argparse.Namespace], int]
 
 log = logging.getLogger("mkdocs.plugins.downloads")
 
 
-def add_common(parser: argparse.ArgumentParser) -> None:
-    """Options every command takes: where the config is and which project and package."""
+class CommandParser(argparse.ArgumentParser):
+    """A parser whose mistakes end in one line naming the command and the likely fix.
+
+    argparse hands a subcommand's unknown flags up to the top-level parser, which then prints
+    its own usage; here the command reports them, with `did you mean --site-url?`.
+    """
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        parsed, extras = super().parse_known_args(args, namespace)
+        if extras and self._subparsers is None:  # a command, not the top level
+            self.error(f"unrecognized arguments: {' '.join(extras)}{self._suggestion(extras)}")
+        return parsed, extras
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # flag -> the commands that take it; filled in by build_parser once all commands exist
+        self.elsewhere: dict[str, list[str]] = {}
+
+    def _suggestion(self, extras: Sequence[str]) -> str:
+        flags = [flag for action in self._actions for flag in action.option_strings]
+        for extra in extras:
+            flag = extra.partition("=")[0]
+            if flag in self.elsewhere:
+                return (f"; {flag} is an option of {', '.join(self.elsewhere[flag])}, "
+                        f"not of {self.prog.rpartition(' ')[2]}")
+            if extra.startswith("--"):
+                close = did_you_mean(flag, flags)
+                if close:
+                    return ";" + close.replace("`", "")
+        return f"; see {self.prog} --help"
+
+    def error(self, message: str) -> NoReturn:
+        choice = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if choice:  # a misspelt command
+            names = re.findall(r"'([^']*)'", choice[2])
+            message += ";" + (did_you_mean(choice[1], names).replace("`", "")
+                              or f" see {self.prog} --help")
+        super().error(message)
+
+
+def add_config_option(parser: argparse.ArgumentParser) -> None:
+    """Options every command that reads mkdocs.yml takes: the file, and how much to say."""
     parser.add_argument("--config", default="mkdocs.yml", metavar="FILE",
                         help="MkDocs configuration with a `downloads` plugin (default: mkdocs.yml)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show debug output")
+    parser.add_argument("-q", "--quiet", action="store_true", help="show warnings and errors only")
+
+
+def add_common(parser: argparse.ArgumentParser) -> None:
+    """Options of the commands that speak to GitLab: the config, the project, the package."""
+    add_config_option(parser)
     parser.add_argument("--api-url", metavar="URL",
                         help="GitLab API v4 URL (default: $CI_API_V4_URL)")
     parser.add_argument("--project", metavar="ID|PATH",
                         help="GitLab project id or path (default: $CI_PROJECT_ID)")
     parser.add_argument("--package", metavar="NAME", help="generic package name")
-    parser.add_argument("-v", "--verbose", action="store_true", help="show debug output")
-    parser.add_argument("-q", "--quiet", action="store_true", help="show warnings and errors only")
 
 
 def flags_of(args: argparse.Namespace, *names: str) -> dict[str, Any]:
@@ -143,28 +190,49 @@ def run_serve(args: argparse.Namespace) -> int:
 # -- wiring ----------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="site-builder",
         description="Turn a GitLab generic package registry into a public download site.",
+        epilog="Run `site-builder COMMAND --help` for a command's options.",
     )
     parser.add_argument("--version", action="version", version=f"site-builder {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                     parser_class=CommandParser)
 
-    build = commands.add_parser("build", help="read the registry and write the site")
+    build = commands.add_parser(
+        "build", help="read the registry and write the site",
+        description="Read the package registry (or --from-dir), download and verify every "
+                    "artifact against its SHA256, render the pages and machine files, and "
+                    "replace the output folder only when all of it succeeded.",
+    )
     add_common(build)
     add_build_options(build)
     build.add_argument("--output", metavar="DIR",
                        help="output folder (default: site_dir of the config, else public)")
     build.set_defaults(run=run_build)
 
-    serve = commands.add_parser("serve", help="build and preview locally, rebuilding on change")
+    serve = commands.add_parser(
+        "serve", help="build and preview locally, rebuilding on change",
+        description="Build the site like `build` (nothing is written to the output folder) "
+                    "and serve it on this machine, rebuilding when content/, theme/ or the "
+                    "config change.",
+    )
     add_common(serve)
     add_build_options(serve)
-    serve.add_argument("--dev-addr", default="127.0.0.1:8000", metavar="HOST:PORT")
+    serve.add_argument("--dev-addr", default="127.0.0.1:8000", metavar="HOST:PORT",
+                       help="where to serve (default: 127.0.0.1:8000, this machine only)")
     serve.set_defaults(run=run_serve)
 
     for module in _command_modules():
         module.add_parser(commands)
+    takers: dict[str, list[str]] = {}
+    for name, command in commands.choices.items():
+        for action in command._actions:
+            for flag in action.option_strings:
+                takers.setdefault(flag, []).append(name)
+    for command in commands.choices.values():
+        if isinstance(command, CommandParser):
+            command.elsewhere = takers
     return parser
 
 
@@ -229,6 +297,20 @@ def root_cause(error: BaseException, held: list[str]) -> str:
     return plugin_error or (held[0] if held else str(error))
 
 
+_MKDOCS_CONFIG_ERROR = re.compile(
+    r"^Config value '(?P<key>[^']+)': (?:Plugin '(?P<plugin>[^']+)' option '[^']+': )?"
+)
+
+
+def plain_config_error(message: str, config: str) -> str:
+    """MkDocs' `Config value 'plugins': Plugin 'downloads' option 'kep': …` as `mkdocs.yml: …`."""
+    match = _MKDOCS_CONFIG_ERROR.match(message)
+    if match is None:
+        return message
+    where = f"the {match['plugin']} plugin" if match["plugin"] else f"`{match['key']}`"
+    return f"{config}, {where}: {message[match.end():]}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -244,7 +326,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from mkdocs.exceptions import MkDocsException
 
         if isinstance(e, MkDocsException):
-            return _fail(root_cause(e, held.messages))
+            return _fail(plain_config_error(root_cause(e, held.messages),
+                                            getattr(args, "config", "mkdocs.yml")))
         # A bug of ours: still one line, still redacted; the traceback only when asked for.
         if getattr(args, "verbose", False):
             import traceback

@@ -349,6 +349,10 @@ class GitLabClient:
             )
             try:
                 response = self._http.send(request, stream=True)
+            except httpx.UnsupportedProtocol as e:  # asking again cannot help: no retry
+                raise SourceError(self._mask(
+                    f"cannot request {url} ({e}): check the API URL {self.api_url}"
+                )) from e
             except httpx.TransportError as e:
                 self._raise_if_tripped(guard, method, path)
                 raise _Retryable(error=e) from e
@@ -357,7 +361,12 @@ class GitLabClient:
             if method not in ("GET", "HEAD") or not response.has_redirect_location:
                 return response
             response.close()
-            url = url.join(response.headers["location"])
+            try:
+                url = url.join(response.headers["location"])
+            except httpx.InvalidURL as e:
+                raise SourceError(
+                    f"GitLab redirected {method} {path} to an invalid URL ({e})"
+                ) from e
         raise SourceError(f"GitLab redirected GET {path} more than {MAX_REDIRECTS} times")
 
     def _read(self, response: httpx.Response, method: str, path: str,

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import posixpath
+import string
 from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit
 
@@ -39,6 +40,31 @@ def relative_href(from_dir: str, to_path: str) -> str:
     return url_path(target)
 
 
+def check_download_path(pattern: str) -> None:
+    """Refuse a `download_path` that could leave the site or that `str.format` cannot fill."""
+    head, _, tail = pattern.rpartition("/")
+    problem = None
+    if tail != "{file}" or "{version}" not in head:
+        problem = "its folder must hold {version} and its last part must be {file}"
+    elif head.startswith("/") or "\\" in pattern:
+        problem = "it must be a relative path with / between folders"
+    elif any(part in ("", ".", "..") for part in head.split("/")):
+        problem = "it must not have empty, '.' or '..' parts (files must stay inside the site)"
+    else:
+        try:
+            fields = [(name, spec, conv) for _, name, spec, conv in string.Formatter().parse(head)
+                      if name is not None]
+        except ValueError:
+            fields = [("?", "", None)]
+        if any(field != ("version", "", None) for field in fields):
+            problem = "{version} is the only placeholder its folder may hold"
+    if problem:
+        raise ConfigError(
+            f"download_path {pattern!r} is not usable: {problem}; "
+            f"e.g. {DEFAULT_DOWNLOAD_PATH!r}"
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class SiteLayout:
     """Paths of the output tree, configured by `download_path` and the site URL."""
@@ -47,13 +73,7 @@ class SiteLayout:
     site_url: str | None = None
 
     def __post_init__(self) -> None:
-        head, _, tail = self.download_path.rpartition("/")
-        if tail != "{file}" or "{version}" not in head or head.startswith("/"):
-            raise ConfigError(
-                f"download_path {self.download_path!r} must be a relative path whose folder "
-                "holds '{version}' and whose last part is '{file}', e.g. "
-                f"{DEFAULT_DOWNLOAD_PATH!r}"
-            )
+        check_download_path(self.download_path)
         if self.site_url and urlsplit(self.site_url).scheme not in ("http", "https"):
             raise ConfigError(
                 f"site URL {self.site_url!r} must start with https:// (or http://); "

@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from mkdocs.config import base
 from mkdocs.config import config_options as c
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
@@ -28,6 +27,7 @@ from mkdocs.utils import CountHandler
 from . import ci_log, pipeline
 from .errors import SiteBuilderError
 from .layout import DEFAULT_DOWNLOAD_PATH
+from .options import StrictConfig
 from .output import StagedOutput
 from .render.pages import (
     LANDING,
@@ -47,7 +47,7 @@ log = logging.getLogger("mkdocs.plugins.downloads")
 RESERVED = ("latest.json", "latest.txt", "index.json", "feed.xml", "_redirects", "latest/")
 
 
-class DownloadsConfig(base.Config):
+class DownloadsConfig(StrictConfig):  # an unknown option is an error naming the close one
     enabled = c.Type(bool, default=True)
     package = c.Type(str, default="")
     project = c.Optional(c.Type((str, int)))

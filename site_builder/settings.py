@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import platformdirs
 
@@ -74,6 +75,68 @@ def _first(*values: Any) -> Any:
     return next((v for v in values if v not in (None, "")), None)
 
 
+def _origin(name: str, flags: Mapping[str, Any], options: Mapping[str, Any],
+            env_name: str | None = None) -> str:
+    """Where a value came from, as a user would look for it: a flag, the file, a variable."""
+    if flags.get(name) not in (None, ""):
+        return "--" + name.replace("_", "-")
+    if options.get(name) not in (None, "") or env_name is None:
+        return f"`{name}` in mkdocs.yml"
+    return f"${env_name}"
+
+
+def check_http_url(url: str, *, what: str, example: str, origin: str = "") -> None:
+    """A URL this tool may request: http(s) with a host. Anything else cannot succeed."""
+    try:
+        parts = urlsplit(url)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018  (a bad port raises here)
+    except ValueError:
+        ok = False
+    if not ok or any(ch.isspace() for ch in url):
+        origin = f" ({origin})" if origin else ""
+        raise ConfigError(f"{what} {url!r}{origin} is not an http(s) URL: write it like {example}")
+
+
+def _check(settings: Settings, where: Any) -> None:
+    """Every value checked, with a message naming where it came from, before any request."""
+    if settings.api_url:
+        check_http_url(settings.api_url, what="the GitLab API URL", origin=where("api_url"),
+                       example="https://gitlab.example.com/api/v4")
+        if not urlsplit(settings.api_url).path.rstrip("/").endswith("/api/v4"):
+            raise ConfigError(
+                f"the GitLab API URL {settings.api_url!r} ({where('api_url')}) must end in "
+                "/api/v4, e.g. https://gitlab.example.com/api/v4"
+            )
+    if settings.project is not None and (
+        not settings.project.strip() or settings.project != settings.project.strip()
+        or settings.project.startswith("/") or settings.project.endswith("/")
+        or "//" in settings.project
+    ):
+        raise ConfigError(
+            f"project {settings.project!r} ({where('project')}) is not a GitLab project: "
+            "write its numeric id (42) or its path (group/project)"
+        )
+    if settings.package:
+        from .publish import PACKAGE_NAME_RE
+
+        if not PACKAGE_NAME_RE.fullmatch(settings.package):
+            raise ConfigError(
+                f"package {settings.package!r} ({where('package')}) is not a GitLab generic "
+                "package name: use letters, digits and . _ - +"
+            )
+    if settings.from_dir is not None and not settings.from_dir.is_dir():
+        raise ConfigError(
+            f"{settings.from_dir} ({where('from_dir')}) is not a folder: pass the folder "
+            "that holds <package>/<version>/<file>"
+        )
+    if settings.cache_dir.exists() and not settings.cache_dir.is_dir():
+        raise ConfigError(
+            f"the cache folder {settings.cache_dir} ({where('cache_dir')}) is a file: "
+            "point cache_dir at a folder"
+        )
+
+
 def resolve(
     options: Mapping[str, Any],
     *,
@@ -101,7 +164,7 @@ def resolve(
         return None
 
     keep = _first(flags.get("keep"), options.get("keep"))
-    if keep is not None and (not isinstance(keep, int) or keep < 1):
+    if keep is not None and (not isinstance(keep, int) or isinstance(keep, bool) or keep < 1):
         raise ConfigError(f"keep must be a whole number of versions, 1 or more (got {keep!r})")
     concurrency = _first(options.get("api_concurrency"), DEFAULT_API_CONCURRENCY)
     if (not isinstance(concurrency, int) or isinstance(concurrency, bool)
@@ -125,4 +188,8 @@ def resolve(
         api_concurrency=concurrency,
     )
     settings.layout  # validates download_path and the site URL early  # noqa: B018
+    _check(settings, lambda name: _origin(name, flags, options, _ENV_NAMES.get(name)))
     return settings
+
+
+_ENV_NAMES = {"api_url": "CI_API_V4_URL", "project": "CI_PROJECT_ID"}

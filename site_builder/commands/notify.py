@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..cli import add_common, plugin_options, settings_for
+from ..cli import add_config_option, plugin_options, settings_for
 from ..errors import ConfigError
 from ..strapi import (
     TOKEN_VARIABLE,
@@ -30,7 +30,7 @@ def add_parser(subparsers: Any) -> None:
                     "under `strapi:` in the downloads plugin. Without that section it does "
                     "nothing.",
     )
-    add_common(parser)
+    add_config_option(parser)
     parser.add_argument("--from-site", metavar="DIR|URL",
                         help="built site folder or site URL with latest.json "
                              "(default: public, else the site URL)")
