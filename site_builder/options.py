@@ -35,8 +35,9 @@ TYPE_WORDS = {
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """` did you mean `keep`?` for the closest of `choices`, or "" when none is close."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" did you mean `{close[0]}`?" if close else ""
+    by_lower = {choice.lower(): choice for choice in choices}  # `releaseVersion` ~ `version`
+    close = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
+    return f" did you mean `{by_lower[close[0]]}`?" if close else ""
 
 
 def shown(value: object, limit: int = 60) -> str:

@@ -98,7 +98,7 @@ def check_http_url(url: str, *, what: str, example: str, origin: str = "") -> No
         raise ConfigError(f"{what} {url!r}{origin} is not an http(s) URL: write it like {example}")
 
 
-def _check(settings: Settings, where: Any) -> None:
+def _check(settings: Settings, options: Mapping[str, Any], where: Any) -> None:
     """Every value checked, with a message naming where it came from, before any request."""
     if settings.api_url:
         check_http_url(settings.api_url, what="the GitLab API URL", origin=where("api_url"),
@@ -130,6 +130,10 @@ def _check(settings: Settings, where: Any) -> None:
             f"{settings.from_dir} ({where('from_dir')}) is not a folder: pass the folder "
             "that holds <package>/<version>/<file>"
         )
+    if options.get("strapi"):  # notify runs later, in another job: catch its typos now
+        from .strapi import check_options
+
+        check_options(options["strapi"])
     if settings.cache_dir.exists() and not settings.cache_dir.is_dir():
         raise ConfigError(
             f"the cache folder {settings.cache_dir} ({where('cache_dir')}) is a file: "
@@ -188,7 +192,7 @@ def resolve(
         api_concurrency=concurrency,
     )
     settings.layout  # validates download_path and the site URL early  # noqa: B018
-    _check(settings, lambda name: _origin(name, flags, options, _ENV_NAMES.get(name)))
+    _check(settings, options, lambda name: _origin(name, flags, options, _ENV_NAMES.get(name)))
     return settings
 
 

@@ -134,6 +134,8 @@ def test_a_strict_config_without_mistakes_is_quiet() -> None:
     ("api_url: notaurl", "is not an http(s) URL"),
     ("api_url: https://gitlab.example.com", "must end in /api/v4"),
     ("max_site_size: lots", "is not a size"),
+    ("strapi: {colection: apps}", "strapi has no option `colection`: did you mean `collection`?"),
+    ("strapi: {publish: sometimes}", 'strapi.publish "sometimes" is not one of safe, all'),
 ])
 def test_bad_values_fail_before_any_request(run_cli: Callable[..., CliResult], project: Path,
                                             server: Recorder, tmp_path: Path,

@@ -22,7 +22,8 @@ from site_builder.auth import Credential
 from site_builder.bounds import Limits
 from site_builder.errors import AuthError, PublishError, SourceError, TransientError
 from site_builder.gitlab import GitLabClient, RetryPolicy, server_wait
-from site_builder.strapi import StrapiTarget, update_entry
+from site_builder.strapi import StrapiTarget
+from site_builder.strapi_api import StrapiAPI
 
 TOKEN = "glpat-Hostile-Registry-0123456789abcdef"
 FAST = RetryPolicy(max_attempts=3, max_total_seconds=10, base_wait=0.001, max_wait=0.05)
@@ -107,8 +108,9 @@ def test_a_dripping_strapi_is_cut_at_the_deadline(
     evil.drip("PUT", r"^/api/apps/", every=0.1, length=60)
     target = StrapiTarget(url=evil.url, collection="apps", document_id="abc")
     started = time.monotonic()
-    with pytest.raises(PublishError, match=r"took longer than 1 s"):
-        update_entry(target, {"version": "v1"}, token="strapi-token-123456789")
+    with pytest.raises(PublishError, match=r"took longer than 1 s"), \
+            StrapiAPI(target, "strapi-token-123456789") as api:
+        api.write({"version": "v1"}, None)
     assert time.monotonic() - started < 1.0 + SLACK
     assert evil.hits["drip"] == 1
 
@@ -227,8 +229,8 @@ def test_a_strapi_token_echoed_in_an_error_never_shows_in_part(
     cut = (lambda t: "x" * (201 - len(t)) + t) if echo is _at_the_cut else echo
     evil.echo_token("PUT", r"^/api/apps/", status=401, text=cut)
     target = StrapiTarget(url=evil.url, collection="apps", document_id="abc")
-    with pytest.raises(PublishError) as raised:
-        update_entry(target, {"version": "v1"}, token=token)
+    with pytest.raises(PublishError) as raised, StrapiAPI(target, token) as api:
+        api.write({"version": "v1"}, None)
     assert evil.hits["echo_token"] == 1
     assert leaked_prefixes(str(raised.value), token) == []
 

@@ -14,7 +14,7 @@ from fake_object_store import FakeHTTPServer, Request
 from fake_strapi import FakeStrapi
 
 from site_builder.errors import ConfigError
-from site_builder.strapi import choose_file, target_from_options
+from site_builder.strapi import check_options, choose_file, target_from_options
 
 STRAPI_TOKEN = "strapi-SECRET-token-31337"
 DOC = "a1b2c3d4e5f6g7h8i9j0klmn"
@@ -83,7 +83,8 @@ def test_notify_sends_the_latest_with_bearer_token(run_cli: Callable[..., object
         "downloadUrl": SITE + "download/v1.2.0/VoiceInput-v1.2.0-windows.zip",
         "sha256": ZIP_SHA,
     }}
-    assert strapi.entries[("apps", DOC)]["version"] == "v1.2.0"
+    published = strapi.published("apps", DOC)
+    assert published is not None and published["version"] == "v1.2.0"
     assert STRAPI_TOKEN not in result.out + result.err
 
 
@@ -91,10 +92,10 @@ def test_field_names_locale_and_status_come_from_the_config(
     run_cli: Callable[..., object], strapi: FakeStrapi, site_project: Callable[..., Path],
     monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`fields` renames (and chooses) what is sent; locale and status become the query."""
+    """`fields` renames (and chooses) what is sent; locale and `publish: draft` the query."""
     strapi.add_entry("apps", DOC, {"latestVersion": "", "checksum": "", "bytes": 0})
     site_project(fields={"version": "latestVersion", "sha256": "checksum", "size": "bytes"},
-                 locale="en", status="draft")
+                 locale="en", publish="draft")
     monkeypatch.setenv("STRAPI_TOKEN", STRAPI_TOKEN)
     assert run_cli("notify").code == 0
     [update] = strapi.updates
@@ -124,7 +125,7 @@ def test_not_configured_says_so_and_succeeds(run_cli: Callable[..., object], tmp
 
 @pytest.mark.parametrize(("token", "status", "needle"), [
     ("strapi-WRONG-token-0000", 401, "STRAPI_TOKEN is wrong or expired"),
-    (STRAPI_TOKEN, 404, "check strapi.collection"),
+    (STRAPI_TOKEN, 403, "needs the find permission on apps"),
 ])
 def test_strapi_errors_are_one_line_without_the_token(
     run_cli: Callable[..., object], strapi: FakeStrapi, site_project: Callable[..., Path],
@@ -132,26 +133,42 @@ def test_strapi_errors_are_one_line_without_the_token(
     token: str, status: int, needle: str
 ) -> None:
     """A refused token or an unknown entry: exit 1, one line, no token anywhere."""
-    site_project(document_id="nope" if status == 404 else DOC)
+    site_project()
+    if status == 403:
+        strapi.denied.add("find")
     monkeypatch.setenv("STRAPI_TOKEN", token)
     with caplog.at_level(logging.DEBUG):
         result = run_cli("notify", "--verbose")
     assert result.code == 1
     error = result.err.strip().splitlines()[-1]
-    assert error.startswith("site-builder: error: updating Strapi entry apps/") and needle in error
+    assert error.startswith("site-builder: error: reading Strapi entry apps/") and needle in error
     assert f" {status} " in error
     assert token not in result.out + result.err + caplog.text
 
 
-def test_unknown_field_is_a_400_with_strapis_words(run_cli: Callable[..., object],
-                                                   site_project: Callable[..., Path],
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    """A field the content type lacks: Strapi's message and a hint about strapi.fields."""
+def test_unknown_entry_says_what_to_check(run_cli: Callable[..., CliResult],
+                                          strapi: FakeStrapi, site_project: Callable[..., Path],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A document id Strapi does not know: nothing written, the options to check named."""
+    site_project(document_id="nope")
+    monkeypatch.setenv("STRAPI_TOKEN", STRAPI_TOKEN)
+    result = run_cli("notify")
+    assert result.code == 1 and strapi.updates == []
+    assert "Strapi entry apps/nope has no version to update: check strapi.collection" \
+        in result.error
+
+
+def test_unknown_field_is_named_before_anything_is_written(
+    run_cli: Callable[..., CliResult], strapi: FakeStrapi, site_project: Callable[..., Path],
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A field the entry lacks: caught from the read, with the close name; no PUT."""
     site_project(fields={"version": "releaseVersion"})
     monkeypatch.setenv("STRAPI_TOKEN", STRAPI_TOKEN)
     result = run_cli("notify")
-    assert result.code == 1
-    assert "Invalid key releaseVersion" in result.err and "strapi.fields" in result.err
+    assert result.code == 1 and strapi.updates == []
+    assert "has no field `releaseVersion`: did you mean `version`? fix strapi.fields" \
+        in result.error
 
 
 def test_unreachable_strapi_is_one_line(run_cli: Callable[..., object],
@@ -238,3 +255,9 @@ def test_configuration_errors() -> None:
         choose_file(LATEST, None)
     with pytest.raises(ConfigError, match="matches none"):
         choose_file(LATEST, "*.dmg")
+    with pytest.raises(ConfigError, match=r"no option `colection`: did you mean `collection`\?"):
+        check_options({"colection": "apps"})
+    with pytest.raises(ConfigError, match='publish "sometimes" is not one of safe, all, draft'):
+        check_options({"publish": "sometimes"})
+    with pytest.raises(ConfigError, match="either single_type, or collection and document_id"):
+        check_options({"single_type": "release", "collection": "apps"})
