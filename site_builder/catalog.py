@@ -19,13 +19,10 @@ from datetime import UTC, datetime
 
 import semver
 
-from .errors import UnsafePathError
+from .boundary import admit, check_distinct_names
 
 PUBLISHED_STATUS = "default"
 GENERIC = "generic"
-
-_DRIVE = re.compile(r"^[A-Za-z]:")
-
 
 @dataclass(frozen=True, slots=True)
 class Artifact:
@@ -95,35 +92,6 @@ def parse_version(version: str) -> semver.Version | None:
         return None
 
 
-def check_relative_path(name: str, *, what: str = "file name") -> str:
-    """Return `name` if it stays inside its folder; raise UnsafePathError naming it otherwise."""
-    problem = None
-    if not name:
-        problem = "is empty"
-    elif any(ord(c) < 32 or ord(c) == 127 for c in name):
-        problem = "contains a control character"
-    elif "\\" in name:
-        problem = "contains a backslash"
-    elif name.startswith("/") or _DRIVE.match(name):
-        problem = "is an absolute path"
-    elif any(part in ("", ".", "..") for part in name.split("/")):
-        problem = "has an empty, '.' or '..' path segment"
-    if problem:
-        raise UnsafePathError(
-            f"refusing {what} {name!r}: it {problem} and could land outside its folder; "
-            "rename it in the registry"
-        )
-    return name
-
-
-def check_version_name(version: str) -> str:
-    """A version becomes one path segment: it must be a safe single name."""
-    check_relative_path(version, what="version")
-    if "/" in version:
-        raise UnsafePathError(f"refusing version {version!r}: it contains '/'; rename it")
-    return version
-
-
 def alias_name(file_name: str, version: str) -> str:
     """`VoiceInput-v1.2.0.zip` of `v1.2.0` → `VoiceInput-latest.zip`; names without it stay."""
     bare = version[1:] if version[:1] in ("v", "V") else version
@@ -165,7 +133,8 @@ def build_catalog(
 ) -> Catalog:
     """Filter, merge, order and classify a source's rows into the published catalogue.
 
-    Only `generic` packages named exactly `package` with status `default` are published.
+    Only `generic` packages named exactly `package` with status `default` are published,
+    and each of their rows passes the source boundary (`boundary.admit`) first.
     Versions sort by SemVer precedence (leading `v` ignored); the rest sort below, by
     upload time, each with a warning. With `keep`, only the newest `keep` releases (and
     always both channel heads) keep their files on the site.
@@ -176,9 +145,7 @@ def build_catalog(
             continue
         if row.status != PUBLISHED_STATUS:
             continue
-        check_version_name(row.version)
-        for artifact in row.files:
-            check_relative_path(artifact.name)
+        row = admit(row)
         seen = merged.get(row.version)
         if seen is None:
             merged[row.version] = row
@@ -193,6 +160,8 @@ def build_catalog(
     warnings: list[str] = []
     releases: list[Release] = []
     for row in merged.values():
+        files = _newest_files(row.files)
+        check_distinct_names(package, row.version, (f.name for f in files))
         parsed = parse_version(row.version)
         if parsed is None:
             warnings.append(
@@ -207,7 +176,7 @@ def build_catalog(
                 package=package,
                 version=row.version,
                 released_at=_utc(row.created_at),
-                files=_newest_files(row.files),
+                files=files,
                 notes=row.notes,
                 prerelease=prerelease,
                 semver=parsed is not None,

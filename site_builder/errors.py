@@ -4,6 +4,7 @@
     ├── ConfigError             the configuration or the command line asks for something impossible
     ├── UnsafePathError         a registry file name would land outside its folder
     ├── SourceError             the registry (or a local folder) could not be read
+    │   ├── RegistryValueError  it answered a value that cannot be right (type, format, rule)
     │   └── AuthError           the token is missing, wrong, or lacks a permission
     ├── IntegrityError          downloaded bytes do not match the registry's size or SHA256
     ├── BudgetError             the site would exceed the GitLab Pages size budget
@@ -34,6 +35,10 @@ class UnsafePathError(SiteBuilderError):
 
 class SourceError(SiteBuilderError):
     """Raised when the registry or the local folder cannot be listed or read."""
+
+
+class RegistryValueError(SourceError):
+    """Raised at the source boundary when a listed value has the wrong type, format or form."""
 
 
 class AuthError(SourceError):

@@ -15,8 +15,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from .boundary import SHA256_RE, quoted
 from .catalog import Artifact, Catalog, Release
-from .errors import IntegrityError, TransientError
+from .errors import IntegrityError, TransientError, UnsafePathError
 from .hashing import file_sha256, write_verified
 from .sources import Source
 
@@ -32,7 +33,10 @@ class ArtifactCache:
         self.root = Path(root)
 
     def path_for(self, sha256: str) -> Path:
+        """The entry of `sha256`; anything but 64 hex digits is refused, never joined."""
         sha = sha256.lower()
+        if not SHA256_RE.fullmatch(sha):  # the boundary checked it; a cache path must not trust
+            raise UnsafePathError(f"refusing cache entry {quoted(sha256)}: not a SHA256")
         return self.root / "sha256" / sha[:2] / sha
 
     def holds(self, artifact: Artifact) -> bool:

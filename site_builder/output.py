@@ -12,7 +12,7 @@ import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
-from .catalog import check_relative_path
+from .boundary import check_relative_path
 from .errors import UnsafePathError
 
 

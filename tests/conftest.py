@@ -50,6 +50,16 @@ class CliResult:
         assert "Traceback" not in self.err
         return lines[0]
 
+    def refused(self, *words: str) -> str:
+        """The error line of a run that failed for the input's fault: exit 1, no "a bug",
+        and every one of `words` in the line."""
+        assert self.code == 1, self.err
+        line = self.error
+        assert "a bug" not in line and "unexpected" not in line, line
+        for word in words:
+            assert word in line, line
+        return line
+
 
 @pytest.fixture
 def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:

@@ -73,6 +73,7 @@ _GENERIC = r"/packages/generic/(?P<name>[^/]+)/(?P<ver>[^/]+)/(?P<file>.+)"
 _TAG = r"/releases/(?P<tag>[^/]+)"
 
 Params = dict[str, str]
+ABSENT = object()  # in `FakeGitLab.tampered`: serve the row without this field
 
 
 def encode_file_name(name: str) -> str:
@@ -139,6 +140,9 @@ class FakeGitLab(FakeHTTPServer):
         self._active_uploads = 0
         self._store: FakeObjectStore | None = None
         self._link_paths: dict[int, str | None] = {}  # link id -> direct_asset_path
+        # Hostile rows: package or file id -> fields served instead of the real ones (a lying
+        # proxy or instance; ids of packages and files are disjoint).
+        self.tampered: dict[int, dict[str, Any]] = {}
         self._last_time = datetime(2000, 1, 1, tzinfo=UTC)
         self._ids = {"package": 0, "file": 1000, "link": 0}  # disjoint ids catch mix-ups
         routes: list[tuple[str, str, Callable[[Request, Params], None]]] = [
@@ -303,9 +307,14 @@ class FakeGitLab(FakeHTTPServer):
             links["web_path"] = f"/{self.project_path}/-/packages/{p.id}"
         if ROLES[token.role] >= ROLES["maintainer"]:
             links["delete_api_path"] = f"{self.api_url}/projects/{self.project_id}/packages/{p.id}"
-        return {"id": p.id, "name": p.name, "version": p.version, "package_type": p.package_type,
-                "status": p.status, "_links": links, "created_at": p.created_at,
-                "last_downloaded_at": p.last_downloaded_at, "tags": []}
+        return self._tamper({
+            "id": p.id, "name": p.name, "version": p.version, "package_type": p.package_type,
+            "status": p.status, "_links": links, "created_at": p.created_at,
+            "last_downloaded_at": p.last_downloaded_at, "tags": []})
+
+    def _tamper(self, row: dict[str, Any]) -> dict[str, Any]:
+        fields = {**row, **self.tampered.get(row["id"], {})}
+        return {k: v for k, v in fields.items() if v is not ABSENT}
 
     def _list_packages(self, req: Request, m: Params) -> None:
         token = self._auth(req, m["id"], "list")
@@ -349,7 +358,7 @@ class FakeGitLab(FakeHTTPServer):
             files = sorted(package.files, key=lambda f: (getattr(f, order_by), f.id),
                            reverse=req.query.get("sort") == "desc")
         page, headers = self._paginate(req, files)
-        req.send_json(200, [f.json() for f in page], headers)
+        req.send_json(200, [self._tamper(f.json()) for f in page], headers)
 
     # -- generic packages -----------------------------------------------------------------------
     def _generic_params(self, m: Params) -> tuple[str, str, str]:

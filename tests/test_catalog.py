@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from site_builder.boundary import check_relative_path
 from site_builder.catalog import (
     Artifact,
     PackageVersion,
     alias_name,
     build_catalog,
-    check_relative_path,
 )
 from site_builder.errors import UnsafePathError
 

@@ -19,15 +19,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .. import boundary
 from ..catalog import Artifact, PackageVersion
-from ..errors import SourceError
+from ..errors import RegistryValueError, SourceError, UnsafePathError
 from ..hashing import file_chunks, file_sha256
-
-
-def parse_timestamp(text: str) -> datetime:
-    """ISO 8601 as GitLab writes it (`2026-02-08T15:23:00.123Z`), always timezone-aware."""
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class FolderSource:
@@ -54,24 +49,26 @@ class FolderSource:
 
     def _version(self, package: str, version_dir: Path) -> PackageVersion:
         meta = self._metadata(version_dir)
+        at = f"{version_dir / '.release.json'}"
         declared = meta.get("sha256", {})
+        if not isinstance(declared, dict):
+            raise RegistryValueError(f"{at}: refusing sha256: {boundary.quoted(declared)} is "
+                                     "not an object of file name to SHA256; fix the file")
         files = []
         for path in sorted(version_dir.rglob("*")):
             relative = path.relative_to(version_dir)
-            if not path.is_file() or any(p.startswith(".") for p in relative.parts):
+            if any(p.startswith(".") for p in relative.parts) or not path.is_file():
                 continue
+            self._check_inside(path)
             name = relative.as_posix()
-            files.append(
-                Artifact(
-                    name=name,
-                    size=path.stat().st_size,
-                    sha256=str(declared.get(name) or file_sha256(path)).lower(),
-                )
-            )
+            # Declared values pass as written, typed or not: the catalogue's boundary checks them.
+            files.append(Artifact(name=name, size=path.stat().st_size,
+                                  sha256=declared[name] if name in declared
+                                  else file_sha256(path)))
         released = meta.get("released_at")
         created_at = (
-            parse_timestamp(released)
-            if released
+            boundary.timestamp(released, at=at, field="released_at")
+            if released is not None
             else datetime.fromtimestamp(version_dir.stat().st_mtime, tz=UTC)
         )
         notes_file = version_dir / ".notes.md"
@@ -80,9 +77,16 @@ class FolderSource:
             version=version_dir.name,
             created_at=created_at,
             files=tuple(files),
-            status=meta.get("status", "default"),
+            status=boundary.text(meta.get("status", "default"), at=at, field="status"),
             notes=notes_file.read_text(encoding="utf-8") if notes_file.is_file() else "",
         )
+
+    def _check_inside(self, path: Path) -> None:
+        """A link out of the registry folder would publish a file nobody released."""
+        root = self.root.resolve()
+        if root not in path.resolve().parents:
+            raise UnsafePathError(f"refusing {path}: it is a link that leaves {self.root}; "
+                                  "copy the file into the folder instead")
 
     @staticmethod
     def _metadata(version_dir: Path) -> dict[str, Any]:

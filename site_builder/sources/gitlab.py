@@ -20,12 +20,12 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import unquote
 
+from .. import boundary
 from ..auth import Credential
 from ..catalog import GENERIC, PUBLISHED_STATUS, Artifact, PackageVersion
-from ..errors import AuthError, SourceError, TransientError
+from ..errors import AuthError, RegistryValueError, SourceError, TransientError
 from ..gitlab import GitLabClient
 from ..throttle import DEFAULT_CONCURRENCY, throttled_transport
-from .folder import parse_timestamp
 
 log = logging.getLogger("mkdocs.plugins.downloads")
 
@@ -64,23 +64,29 @@ class GitLabSource:
         project = f"/projects/{self.client.project_ref}"
         params = {"package_type": GENERIC, "package_name": package,
                   "order_by": "created_at", "sort": "asc"}
-        rows: dict[int, dict[str, Any]] = {}
+        rows: dict[int, Any] = {}  # JSON objects, their values unchecked
         for row in self.client.paginate(f"{project}/packages", params):
-            rows.setdefault(int(row["id"]), row)  # offset pages can repeat a row mid-walk
+            at = _row_at(row, package)
+            row_id = boundary.integer(row.get("id"), at=at, field="id")
+            rows.setdefault(row_id, row)  # offset pages can repeat a row mid-walk
         publishable = [r for r in rows.values() if _publishable(r, package)]
+        for row in publishable:  # a version goes into request paths: checked before any is sent
+            boundary.version(row.get("version"), at=_row_at(row, package))
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             files = dict(zip((r["id"] for r in publishable),
                              pool.map(self._files, publishable), strict=True))
             notes = self._notes(sorted({r["version"] for r in publishable}), pool)
+        # Values pass as GitLab sent them, typed or not: the catalogue's boundary checks each.
         return [
             PackageVersion(
-                package=str(row["name"]),
-                version=str(row["version"]),
-                created_at=parse_timestamp(row["created_at"]),
+                package=row.get("name"),
+                version=row.get("version"),
+                created_at=boundary.timestamp(row.get("created_at"), at=_row_at(row, package),
+                                              field="created_at"),
                 files=files.get(row["id"], ()),
-                status=str(row.get("status") or PUBLISHED_STATUS),
-                package_type=str(row.get("package_type") or GENERIC),
-                notes=notes.get(str(row["version"]), ""),
+                status=row.get("status", PUBLISHED_STATUS),
+                package_type=row.get("package_type", GENERIC),
+                notes=notes.get(row["version"], "") if row["id"] in files else "",
             )
             for row in rows.values()
         ]
@@ -98,19 +104,27 @@ class GitLabSource:
         path = f"/projects/{self.client.project_ref}/packages/{row['id']}/package_files"
         artifacts = []
         for f in self.client.paginate(path):
+            at = boundary.where(row["name"], row["version"])
+            if not isinstance(f, dict):
+                raise RegistryValueError(f"{at}: refusing a package file that is not a JSON "
+                                         f"object: {boundary.quoted(f)}")
+            raw: Any = f  # values pass as GitLab sent them: the catalogue's boundary checks them
             # Nested names come back encoded (`docs%2Fmanual.pdf`); the site uses the real path.
-            name = unquote(str(f["file_name"]))
-            if not f.get("file_sha256"):
+            name = unquote(boundary.text(raw.get("file_name"), at=at, field="file_name"))
+            at = boundary.where(row["name"], row["version"], name)
+            if raw.get("file_sha256") is None:
                 raise SourceError(
-                    f"GitLab lists no SHA256 for {row['name']} {row['version']} {name}, so it "
-                    "cannot be verified: upload it again through the generic packages API"
+                    f"GitLab lists no SHA256 for {at}, so it cannot be verified: "
+                    "upload it again through the generic packages API"
                 )
+            uploaded = raw.get("created_at")
             artifacts.append(Artifact(
                 name=name,
-                size=int(f["size"]),
-                sha256=str(f["file_sha256"]).lower(),
-                file_id=int(f["id"]),
-                uploaded_at=parse_timestamp(f["created_at"]) if f.get("created_at") else None,
+                size=raw.get("size"),
+                sha256=raw.get("file_sha256"),
+                file_id=raw.get("id"),
+                uploaded_at=None if uploaded is None
+                else boundary.timestamp(uploaded, at=at, field="created_at"),
             ))
         return tuple(artifacts)
 
@@ -123,7 +137,8 @@ class GitLabSource:
                 found = dict(zip(versions, pool.map(self._release_notes, versions), strict=True))
             else:
                 releases = self.client.paginate(self.client.releases_path())
-                found = {str(r["tag_name"]): r.get("description") or "" for r in releases}
+                found = {r["tag_name"]: _description(r, r["tag_name"]) for r in releases
+                         if isinstance(r, dict) and isinstance(r.get("tag_name"), str)}
         except SourceError as e:
             if isinstance(e, TransientError):
                 raise
@@ -135,7 +150,8 @@ class GitLabSource:
         response = self.client.request("GET", self.client.releases_path(tag), ok=(200, 404))
         if response.status_code == 404:  # no Release for this tag: no notes
             return ""
-        return str(response.json().get("description") or "")
+        body = response.json()
+        return _description(body, tag) if isinstance(body, dict) else ""
 
     # -- bytes ----------------------------------------------------------------------------------
     @contextmanager
@@ -147,6 +163,21 @@ class GitLabSource:
                 yield chunks
         except SourceError as e:  # name the file the user knows, not just the URL
             raise type(e)(f"{label}: {e}") from e
+
+
+def _row_at(row: Any, package: str) -> str:
+    """Where a listed row sits, for errors; refuses a row that is not a JSON object."""
+    if not isinstance(row, dict):
+        raise RegistryValueError(f"{package}: refusing a listed package that is not a JSON "
+                                 f"object: {boundary.quoted(row)}")
+    return boundary.where(row.get("name", package), row.get("version"))
+
+
+def _description(release: dict[str, Any], tag: object) -> str:
+    """A Release's Markdown notes; GitLab sends null for none."""
+    text = release.get("description")
+    return "" if text is None else boundary.text(text, at=f"release {boundary.shown(tag)}",
+                                                 field="description")
 
 
 def _publishable(row: dict[str, Any], package: str) -> bool:
