@@ -187,6 +187,14 @@ def run_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def host_port(value: str) -> str:
+    """`--dev-addr`'s value checked as argparse does a type: `127.0.0.1:8000`."""
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"{value!r} is not HOST:PORT, e.g. 127.0.0.1:8000")
+    return value
+
+
 # -- wiring ----------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -219,7 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_common(serve)
     add_build_options(serve)
-    serve.add_argument("--dev-addr", default="127.0.0.1:8000", metavar="HOST:PORT",
+    serve.add_argument("--dev-addr", default="127.0.0.1:8000", metavar="HOST:PORT", type=host_port,
                        help="where to serve (default: 127.0.0.1:8000, this machine only)")
     serve.set_defaults(run=run_serve)
 

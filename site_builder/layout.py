@@ -74,10 +74,11 @@ class SiteLayout:
 
     def __post_init__(self) -> None:
         check_download_path(self.download_path)
-        if self.site_url and urlsplit(self.site_url).scheme not in ("http", "https"):
+        if self.site_url and (urlsplit(self.site_url).scheme not in ("http", "https")
+                              or not urlsplit(self.site_url).hostname):
             raise ConfigError(
-                f"site URL {self.site_url!r} must start with https:// (or http://); "
-                "set --site-url or site_url in mkdocs.yml"
+                f"site URL {self.site_url!r} must be an https:// (or http://) URL with a host, "
+                "like https://group.gitlab.io/project/; set --site-url or site_url in mkdocs.yml"
             )
 
     def version_folder(self, version: str) -> str:

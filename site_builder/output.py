@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from .boundary import check_relative_path
-from .errors import UnsafePathError
+from .errors import ConfigError, UnsafePathError
 
 
 def join_within(root: Path, relative: str) -> Path:
@@ -31,6 +31,19 @@ def write_files(root: Path, files: Mapping[str, bytes]) -> None:
         path = join_within(root, relative)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content)
+
+
+def check_target(target: Path) -> None:
+    """Refuse an output that a build would destroy by mistake: a file, or a folder that holds
+    something other than a built site (`--output ~/Documents` must not replace it)."""
+    if target.is_symlink() or (target.exists() and not target.is_dir()):
+        raise ConfigError(f"the output {target} is not a folder: pass --output DIR (a new, "
+                          "empty or earlier output folder)")
+    if target.is_dir() and any(target.iterdir()) and not (target / "index.html").is_file():
+        raise ConfigError(
+            f"the output folder {target} is not empty and holds no built site (no index.html): "
+            "a build replaces the whole folder, so pass a new or empty folder, or empty it first"
+        )
 
 
 class StagedOutput:

@@ -28,7 +28,7 @@ from . import ci_log, pipeline
 from .errors import SiteBuilderError
 from .layout import DEFAULT_DOWNLOAD_PATH
 from .options import StrictConfig
-from .output import StagedOutput
+from .output import StagedOutput, check_target
 from .render.pages import (
     LANDING,
     RELEASES,
@@ -90,6 +90,8 @@ class DownloadsPlugin(BasePlugin[DownloadsConfig]):
             return None
         self.stopwatch, self.rendered = Stopwatch(), 0
         with as_plugin_error():
+            if self.command == "build":  # before any request: the swap replaces the folder
+                check_target(Path(config.site_dir))
             settings = resolve(
                 self.config,
                 flags=self.flags,

@@ -253,3 +253,44 @@ def test_readme_states_python_and_a_loopback_preview() -> None:
     assert "Python 3.11 or newer" in readme
     previews = re.findall(r"python3? -m http\.server[^`\n]*", readme)
     assert previews and all("-b 127.0.0.1" in p for p in previews)
+
+
+# -- the output folder and other flags -------------------------------------------------------
+
+def test_output_that_is_not_a_site_folder_is_left_alone(
+    build: Callable[..., CliResult], project: Path, built: FolderRegistry, tmp_path: Path
+) -> None:
+    """`--output` naming a file, or a folder of other things, would be replaced by the swap:
+    refused before any work, both left exactly as they were."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine", encoding="utf-8")
+    result = build("--output", str(notes))
+    assert result.code == 1 and "is not a folder" in result.error
+    assert notes.read_text(encoding="utf-8") == "mine"
+    documents = tmp_path / "Documents"
+    documents.mkdir()
+    (documents / "thesis.odt").write_bytes(b"years of work")
+    result = build("--output", str(documents))
+    assert result.code == 1 and "holds no built site (no index.html)" in result.error
+    assert [p.name for p in documents.iterdir()] == ["thesis.odt"]
+
+
+def test_rebuilding_into_an_earlier_output_works(build: Callable[..., CliResult],
+                                                 project: Path, built: FolderRegistry) -> None:
+    assert build().code == 0 and build().code == 0
+    assert (project / "public" / "index.html").is_file()
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (("serve", "--dev-addr", "nonsense"), "argument --dev-addr: 'nonsense' is not HOST:PORT"),
+    (("serve", "--dev-addr", "127.0.0.1:99999"), "is not HOST:PORT, e.g. 127.0.0.1:8000"),
+])
+def test_bad_flag_values_are_usage_errors(run_cli: Callable[..., CliResult],
+                                          args: tuple[str, ...], needle: str) -> None:
+    result = run_cli(*args)
+    assert result.code == 2 and needle in result.err.strip().splitlines()[-1]
+
+
+def test_site_url_needs_a_host(build: Callable[..., CliResult], built: FolderRegistry) -> None:
+    result = build("--site-url", "https://")
+    assert result.code == 1 and "must be an https:// (or http://) URL with a host" in result.error
