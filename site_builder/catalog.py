@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Literal
 
 import semver
 
@@ -23,6 +24,12 @@ from .boundary import admit, check_distinct_names
 
 PUBLISHED_STATUS = "default"
 GENERIC = "generic"
+
+# `stable`: SemVer without a pre-release part; `prerelease`: SemVer with one (`v2.0.0-rc.1`);
+# `build`: not SemVer at all (`nightly-20260115`), listed but never anyone's "latest".
+Channel = Literal["stable", "prerelease", "build"]
+CHANNELS: tuple[Channel, ...] = ("stable", "prerelease", "build")
+
 
 @dataclass(frozen=True, slots=True)
 class Artifact:
@@ -57,9 +64,17 @@ class Release:
     released_at: datetime
     files: tuple[Artifact, ...]
     notes: str = ""
-    prerelease: bool = False
-    semver: bool = True
+    channel: Channel = "stable"
     hosted: bool = True  # False when `keep` dropped its files from the site
+
+    @property
+    def prerelease(self) -> bool:
+        """True for every release that is not stable, builds included: what updaters filter on."""
+        return self.channel != "stable"
+
+    @property
+    def semver(self) -> bool:
+        return self.channel != "build"
 
     @property
     def total_size(self) -> int:
@@ -81,6 +96,30 @@ class Catalog:
             if release.hosted:
                 for artifact in release.files:
                     yield release, artifact
+
+
+def channel_of(version: str) -> Channel:
+    """The channel a version string belongs to (see `Channel`)."""
+    parsed = parse_version(version)
+    if parsed is None:
+        return "build"
+    return "prerelease" if parsed.prerelease else "stable"
+
+
+def neighbours(releases: Iterable[Release]) -> dict[str, tuple[Release | None, Release | None]]:
+    """`{version: (older, newer)}` within each release's own channel, for "previous/next" links.
+
+    `releases` is newest first, as `Catalog.releases` is; a nightly's neighbours are nightlies.
+    """
+    by_channel: dict[str, list[Release]] = {}
+    for release in releases:
+        by_channel.setdefault(release.channel, []).append(release)
+    out: dict[str, tuple[Release | None, Release | None]] = {}
+    for lane in by_channel.values():
+        for i, release in enumerate(lane):
+            older = lane[i + 1] if i + 1 < len(lane) else None
+            out[release.version] = (older, lane[i - 1] if i > 0 else None)
+    return out
 
 
 def parse_version(version: str) -> semver.Version | None:
@@ -168,8 +207,8 @@ def build_catalog(
                 f"version {row.version!r} is not Semantic Versioning; "
                 "it is listed below every SemVer version, ordered by upload time"
             )
-        prerelease = bool(parsed and parsed.prerelease)
-        if prerelease and not prereleases:
+        channel = channel_of(row.version)
+        if channel != "stable" and not prereleases:
             continue
         releases.append(
             Release(
@@ -178,16 +217,15 @@ def build_catalog(
                 released_at=_utc(row.created_at),
                 files=files,
                 notes=row.notes,
-                prerelease=prerelease,
-                semver=parsed is not None,
+                channel=channel,
             )
         )
     releases.sort(key=_order_key, reverse=True)
 
-    latest_index = next((i for i, r in enumerate(releases) if not r.prerelease), None)
+    latest_index = next((i for i, r in enumerate(releases) if r.channel == "stable"), None)
     latest = releases[latest_index] if latest_index is not None else None
     above_latest = releases if latest_index is None else releases[:latest_index]
-    latest_prerelease = next((r for r in above_latest if r.prerelease), None)
+    latest_prerelease = next((r for r in above_latest if r.channel == "prerelease"), None)
 
     if keep is not None:
         heads = {r.version for r in (latest, latest_prerelease) if r is not None}

@@ -76,3 +76,8 @@ def write_verified(
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def sums_line(sha256: str, name: str) -> str:
+    """A `sha256sum -c` line: exactly two spaces, as strict parsers (hc-install) expect."""
+    return f"{sha256}  {name}\n"

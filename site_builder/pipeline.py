@@ -35,6 +35,7 @@ class PreparedSite:
     layout: SiteLayout
     cached: dict[str, Path]  # SHA256 → cache file
     compressed_cache: Path | None = None  # where `.gz`/`.br` copies are kept between builds
+    legacy_links: bool = True
 
 
 def prepare(
@@ -52,6 +53,13 @@ def prepare(
         finally:
             getattr(made, "close", lambda: None)()
     layout = settings.layout
+    if not layout.site_url:
+        log.warning(
+            "no site URL: index.json and latest.json carry site paths but no `url`, the feed "
+            "links relative, no sitemap.xml is written, and _redirects holds only rules "
+            "without a path prefix (right on a custom or unique domain; for "
+            "<group>.<pages-domain>/<project>/ pass --site-url or build in GitLab CI)"
+        )
     with _phase(stopwatch, "registry"):
         catalog = build_catalog(
             source.versions(package),
@@ -68,7 +76,8 @@ def prepare(
             download_progress() if on_chunk is None else nullcontext(on_chunk) as hook:
         cached = Fetcher(source, ArtifactCache(settings.cache_dir), on_chunk=hook).fetch(catalog)
     return PreparedSite(catalog=catalog, layout=layout, cached=cached,
-                        compressed_cache=settings.cache_dir / "compressed")
+                        compressed_cache=settings.cache_dir / "compressed",
+                        legacy_links=settings.legacy_links)
 
 
 def _phase(stopwatch: Stopwatch | None, name: str) -> AbstractContextManager[None]:
@@ -84,5 +93,10 @@ def write_site(prepared: PreparedSite, site_dir: Path) -> Compressed:
         path = layout.artifact_path(release.version, artifact.name)
         place(prepared.cached[artifact.sha256.lower()], join_within(site_dir, path))
         artifacts.append(path)
-    write_files(site_dir, machine_files(catalog, layout))
+    write_files(site_dir, machine_files(catalog, layout, legacy_links=prepared.legacy_links))
+    if not layout.site_url:
+        # MkDocs writes `<urlset/>` without a site URL: invalid against the sitemap schema,
+        # which wants at least one absolute <loc>. No sitemap is better than a broken one.
+        for name in ("sitemap.xml", "sitemap.xml.gz"):
+            (site_dir / name).unlink(missing_ok=True)
     return precompress(site_dir, skip=artifacts, cache=prepared.compressed_cache)

@@ -61,6 +61,7 @@ class DownloadsConfig(StrictConfig):  # an unknown option is an error naming the
     max_site_size = c.Type((int, str), default=DEFAULT_MAX_SITE_SIZE)  # or "100MB", "1GiB"
     strapi = c.Type(dict, default={})
     api_concurrency = c.Type(int, default=DEFAULT_API_CONCURRENCY)  # see settings.py
+    legacy_links = c.Type(bool, default=True)
 
 
 class DownloadsPlugin(BasePlugin[DownloadsConfig]):

@@ -125,7 +125,7 @@ def rule_problem(rule: Rule) -> str | None:
     if rule.params:
         return "params (query or condition matching) are not supported"
     if rule.status not in STATUSES:
-        return f"status {rule.status} is not supported (200, 301, 302)"
+        return f"status {rule.status} is not one of 200, 301, 302"
     if rule.force:
         return "force (!) is not supported"
     return None
@@ -175,10 +175,13 @@ class RedirectRules:
         return None
 
 
-def parse_redirects(content: bytes | str) -> RedirectRules:
-    """Read `_redirects` bytes as GitLab Pages does (size cap, go-redirects syntax)."""
+def parse_redirects(content: bytes | str, *, max_bytes: int | None = MAX_BYTES) -> RedirectRules:
+    """Read `_redirects` bytes as GitLab Pages does (size cap, go-redirects syntax).
+
+    `max_bytes=None` reads past the cap, to tell how many rules a too-large file holds.
+    """
     data = content.encode("utf-8", "surrogateescape") if isinstance(content, str) else content
-    if len(data) > MAX_BYTES:
+    if max_bytes is not None and len(data) > max_bytes:
         return RedirectRules(error="_redirects file too large")
     rules: list[Rule] = []
     text = data.decode("utf-8", errors="replace")
@@ -187,8 +190,9 @@ def parse_redirects(content: bytes | str) -> RedirectRules:
         if not line or line.startswith("#"):
             continue
         fields = line.split()
-        if len(fields) < 2:
-            return RedirectRules()  # go-redirects returns (nil, nil): no rules, no error
+        if len(fields) < 2:  # go-redirects returns (nil, nil): no rules, and no error either
+            return RedirectRules(error=f"line {number} has no destination, so GitLab Pages "
+                                 "reads no rule of this file")
         status, force = 301, False
         if len(fields) > 2:
             code = fields[2]

@@ -42,6 +42,7 @@ class Settings:
     description: str = ""
     max_site_size: int = DEFAULT_MAX_SITE_SIZE
     api_concurrency: int = DEFAULT_API_CONCURRENCY
+    legacy_links: bool = True  # old flat `/<project>/<file>` links answer 301 (links.py)
 
     @property
     def layout(self) -> SiteLayout:
@@ -190,6 +191,7 @@ def resolve(
         description=pick("description") or "",
         max_site_size=parse_size(_first(options.get("max_site_size"), DEFAULT_MAX_SITE_SIZE)),
         api_concurrency=concurrency,
+        legacy_links=bool(_first(options.get("legacy_links"), True)),
     )
     settings.layout  # validates download_path and the site URL early  # noqa: B018
     _check(settings, options, lambda name: _origin(name, flags, options, _ENV_NAMES.get(name)))

@@ -29,10 +29,10 @@ import brotli
 
 from .hashing import file_sha256
 from .layout import SUMS_NAME, url_path
-from .render.machine import REDIRECT_RULES_MAX, REDIRECTS_BYTES_MAX
+from .pages_server import lookup, read_rules
+from .redirects import MAX_BYTES, MAX_RULES, RedirectRules, Rule, parse_redirects, rule_problem
 
 ENCODINGS = {".gz": gzip.decompress, ".br": brotli.decompress}
-REDIRECT_STATUSES = ("301", "302", "200")
 _IGNORED_SCHEMES = ("mailto", "tel", "javascript", "data", "blob", "about", "ftp", "sms")
 _CSS_URL = re.compile(r"""url\(\s*(['"]?)([^'")]+)\1\s*\)""")
 _REFRESH_URL = re.compile(r"url\s*=\s*(['\"]?)([^'\"]+)\1", re.IGNORECASE)
@@ -97,15 +97,15 @@ def verify_site(
     if site_url:
         parts = urlsplit(site_url)
         site.prefix, site.netloc = parts.path.rstrip("/"), parts.netloc
-    rules = _read_rules(root)
+    rules = read_rules(root).rules
     if not site_url and rules:
         site.prefix = _prefix_from_rules(site, rules)
     problems: list[str] = []
+    check_redirects(site, problems)
     artifact_count = check_checksums(site, problems)
     check_indexes(site, problems)
-    redirected = {path for rule in rules if (path := _strip(site, rule[0])) is not None}
+    redirected = {path for rule in rules if (path := _strip(site, rule.source)) is not None}
     pages, links = check_links(site, problems, redirected=redirected)
-    check_redirects(site, problems)
     return Report(problems=tuple(problems), artifacts=artifact_count, pages=pages, links=links,
                   rules=len(rules))
 
@@ -125,7 +125,11 @@ def parse_sums(text: str) -> Iterator[tuple[str, str]]:
 
 
 def check_checksums(site: _Site, problems: list[str]) -> int:
-    """Artifacts against SHA256SUMS and sidecars; compressed copies against their originals."""
+    """Artifacts against SHA256SUMS and sidecars; compressed copies against their originals.
+
+    A checksum file that is not listed but only sums files of its folder under other names
+    (what `latest/download/` aliases lead to) is checked through the rules instead.
+    """
     listed: set[Path] = set()
     for sums in sorted(site.root.rglob(SUMS_NAME)):
         folder = sums.parent
@@ -148,9 +152,20 @@ def check_checksums(site: _Site, problems: list[str]) -> int:
             _check_encoded(site, path, original, problems)
         elif path.name.endswith(".sha256") and original in listed:
             _check_sidecar(site, path, original, problems)
+        elif _sums_of_folder(site, path, listed):
+            continue
         elif path.name != SUMS_NAME and not sums_folders.isdisjoint(path.parents):
             problems.append(f"{site.rel(path)} is not listed in its {SUMS_NAME}")
     return len(listed)
+
+
+def _sums_of_folder(site: _Site, path: Path, listed: set[Path]) -> bool:
+    """Whether `path` is a checksum file of its folder's files under other names."""
+    if not (path.name.endswith(".sha256") or path.name.startswith(SUMS_NAME)):
+        return False
+    digests = {site.sha256(p) for p in listed if path.parent in p.parents}
+    entries = list(parse_sums(path.read_text("utf-8", errors="replace")))
+    return bool(entries) and all(digest in digests for digest, _ in entries)
 
 
 def _check_sidecar(site: _Site, sidecar: Path, artifact: Path, problems: list[str]) -> None:
@@ -329,18 +344,9 @@ def _strip(site: _Site, path: str) -> str | None:
 
 # -- _redirects ------------------------------------------------------------------------------
 
-def _read_rules(root: Path) -> list[tuple[str, ...]]:
-    path = root / "_redirects"
-    if not path.is_file():
-        return []
-    lines = path.read_text("utf-8", errors="replace").splitlines()
-    return [tuple(line.split()) for line in lines if line.strip() and not line.startswith("#")]
-
-
-def _prefix_from_rules(site: _Site, rules: list[tuple[str, ...]]) -> str:
+def _prefix_from_rules(site: _Site, rules: tuple[Rule, ...]) -> str:
     """The site prefix that makes the first rule's target a file, for sites without a URL."""
-    target = rules[0][1] if len(rules[0]) > 1 else ""
-    segments = [s for s in target.split("/") if s]
+    segments = [s for s in urlsplit(rules[0].target).path.split("/") if s]
     for cut in range(len(segments)):
         if site.file(unquote("/".join(segments[cut:]))):
             return "/" + "/".join(segments[:cut]) if cut else ""
@@ -348,46 +354,79 @@ def _prefix_from_rules(site: _Site, rules: list[tuple[str, ...]]) -> str:
 
 
 def check_redirects(site: _Site, problems: list[str]) -> None:
-    """Syntax and limits as GitLab Pages reads `_redirects`, and where each rule leads."""
+    """`_redirects` as GitLab Pages reads and answers it.
+
+    A rule is written for the site's prefix (`/<project>/…`) or for a custom domain (no
+    prefix); its answer, resolved the way Pages resolves it, must be a file of the site. A
+    `….sha256` or `SHA256SUMS` behind a rule must check the files its lines name when those
+    are fetched through the same rules, as `curl -LO` then `sha256sum -c` would.
+    """
     path = site.root / "_redirects"
     if not path.is_file():
         return
     size = path.stat().st_size
-    if size > REDIRECTS_BYTES_MAX:
-        problems.append(f"_redirects is {size} bytes; GitLab Pages ignores it above "
-                        f"{REDIRECTS_BYTES_MAX}")
-    rules = _read_rules(site.root)
-    if len(rules) > REDIRECT_RULES_MAX:
+    if size > MAX_BYTES:
+        problems.append(f"_redirects is {size} bytes; GitLab Pages ignores it above {MAX_BYTES}")
+    parsed = parse_redirects(path.read_bytes(), max_bytes=None)
+    if parsed.error:
+        problems.append(f"_redirects: {parsed.error}")
+    rules = parsed.rules
+    if len(rules) > MAX_RULES:
         problems.append(f"_redirects has {len(rules)} rules; GitLab Pages reads the first "
-                        f"{REDIRECT_RULES_MAX}")
-    for n, rule in enumerate(rules, start=1):
-        where = f"_redirects rule {n} ({' '.join(rule)})"
-        if len(rule) not in (2, 3):
-            problems.append(f"{where}: expected `from to [status]`")
+                        f"{MAX_RULES}")
+    served = read_rules(site.root)  # what Pages answers with: nothing when the file is ignored
+    for n, rule in enumerate(rules[:MAX_RULES], start=1):
+        where = f"_redirects rule {n} ({rule.source} {rule.target} {rule.status})"
+        if problem := rule_problem(rule):
+            problems.append(f"{where}: {problem}")
             continue
-        source, target = rule[0], rule[1]
-        status = rule[2] if len(rule) == 3 else "301"
-        if status not in REDIRECT_STATUSES:
-            problems.append(f"{where}: status {status} is not one of 301, 302, 200")
-        if not source.startswith("/"):
-            problems.append(f"{where}: {source} must start with /")
-            continue
-        external = urlsplit(target).scheme in ("http", "https")
-        if not external and not target.startswith("/"):
-            problems.append(f"{where}: {target} must start with / or be an http(s) URL")
-            continue
-        source_path = _strip(site, source)
-        if source_path is None:
-            problems.append(f"{where}: {source} lacks the site prefix {site.prefix}")
-        elif not _has_placeholder(source) and site.file(unquote(source_path)):
+        if urlsplit(rule.target).scheme:
+            continue  # another host: not ours to check
+        prefixed = site.prefix and (rule.source + "/").startswith(site.prefix + "/")
+        prefix = site.prefix if prefixed else ""
+        source_path = rule.source[len(prefix):].lstrip("/")
+        if not _has_placeholder(rule.source) and site.file(source_path):
             problems.append(f"{where}: {source_path} is a file, and files win over redirects")
-        if external or _has_placeholder(target):
             continue
-        target_path = _strip(site, urlsplit(target).path)
-        if target_path is None:
-            problems.append(f"{where}: {target} lacks the site prefix {site.prefix}")
-        elif not _resolves(site, unquote(target_path)):
-            problems.append(f"{where}: {target} does not exist")
+        if _has_placeholder(rule.source) or served.error:
+            continue
+        answer = _follow(site, served, rule.source, prefix)
+        if answer is None:
+            domain = "" if prefixed or not site.prefix else " (on a custom domain, no prefix)"
+            problems.append(f"{where}: {rule.target} does not exist{domain}")
+            continue
+        _check_fetched_sums(site, served, rule.source, prefix, answer, where, problems)
+
+
+def _follow(site: _Site, rules: RedirectRules, request: str, prefix: str) -> Path | None:
+    """The file a request ends at after Pages' redirects (a few hops), or None."""
+    for _ in range(5):
+        answer = lookup(site.root, request, prefix=prefix, rules=rules)
+        if answer.status == 200 and answer.file is not None:
+            return answer.file
+        if answer.location is None or not answer.location.startswith("/"):
+            return None
+        request = unquote(answer.location.partition("?")[0])
+    return None
+
+
+def _check_fetched_sums(site: _Site, rules: RedirectRules, request: str, prefix: str,
+                        file: Path, where: str, problems: list[str]) -> None:
+    """`curl -LO <request>` then `sha256sum -c`: the lines must check what the rules serve."""
+    saved_as = posixpath.basename(request)
+    if not (saved_as.endswith(".sha256") or saved_as == SUMS_NAME):
+        return
+    folder = posixpath.dirname(request)
+    for digest, name in parse_sums(file.read_text("utf-8", errors="replace")):
+        fetched = _follow(site, rules, f"{folder}/{name}", prefix)
+        if fetched is None:
+            if saved_as.endswith(".sha256"):
+                problems.append(f"{where}: names {name!r}, which {folder}/ does not serve; "
+                                f"save it with curl -LO and sha256sum -c fails")
+            continue
+        if site.sha256(fetched) != digest:
+            problems.append(f"{where}: says {name} has SHA256 {digest}, but {folder}/{name} "
+                            f"serves {site.sha256(fetched)}")
 
 
 def _has_placeholder(path: str) -> bool:

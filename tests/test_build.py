@@ -83,7 +83,9 @@ def test_latest_json_shape(sample, build, project: Path) -> None:
     """latest.json is the SPEC's record of the highest stable version."""
     assert build("--site-url", "https://group.gitlab.io/speech-to-text/").code == 0
     latest = json.loads((project / "public" / "latest.json").read_text())
-    assert set(latest) == {"package", "version", "prerelease", "released_at", "page", "files"}
+    assert set(latest) == {"package", "version", "channel", "prerelease", "released_at", "page",
+                           "files"}
+    assert latest["channel"] == "stable"
     assert latest["package"] == "VoiceInput"
     assert latest["version"] == "v1.10.0"
     assert latest["prerelease"] is False
@@ -113,23 +115,37 @@ def test_index_json_order_and_channels(sample, build, project: Path) -> None:
     assert [r["version"] for r in index["releases"]] == [
         "v2.0.0-rc.1", "v1.10.0", "v1.9.0", "v1.2.0", "v1.1.0", "nightly-2026"
     ]
-    assert [r["prerelease"] for r in index["releases"]][:2] == [True, False]
+    assert [r["prerelease"] for r in index["releases"]] == [True] + [False] * 4 + [True]
+    assert [r["channel"] for r in index["releases"]] == (
+        ["prerelease"] + ["stable"] * 4 + ["build"])
     assert "url" not in index["releases"][0]["files"][0]  # no site URL known: no absolute URL
     assert "nightly-2026" in result.err and "not Semantic Versioning" in result.err
 
 
-def test_redirects_carry_the_site_prefix(sample, build, project: Path) -> None:
-    """`latest/download/<alias>` rules point at the latest files under the project path."""
+def test_redirects_carry_every_link_in_both_forms(sample, build, project: Path) -> None:
+    """Aliases (302) and old flat links (301), prefixed first, then for a custom domain."""
     assert build("--site-url", "https://group.gitlab.io/speech-to-text/").code == 0
-    rules = (project / "public" / "_redirects").read_text().splitlines()
-    assert ("/speech-to-text/latest/download/VoiceInput-latest-windows-x64.zip "
-            "/speech-to-text/download/v1.10.0/VoiceInput-v1.10.0-windows-x64.zip 302") in rules
-    for rule in rules:
-        source, target, status = rule.split(" ")
-        assert status == "302" and source.startswith("/speech-to-text/latest/download/")
-        relative = target.removeprefix("/speech-to-text/")
-        assert (project / "public" / relative).is_file(), rule
-        assert not (project / "public" / source.removeprefix("/speech-to-text/")).exists()
+    public = project / "public"
+    rules = [line.split(" ") for line in (public / "_redirects").read_text().splitlines()]
+    alias = ["/speech-to-text/latest/download/VoiceInput-latest-windows-x64.zip",
+             "/speech-to-text/download/v1.10.0/VoiceInput-v1.10.0-windows-x64.zip", "302"]
+    assert alias in rules
+    assert [a.removeprefix("/speech-to-text") for a in alias[:2]] + ["302"] in rules
+    prefixed = [r for r in rules if r[0].startswith("/speech-to-text/")]
+    assert rules[: len(prefixed)] == prefixed  # every prefixed rule comes first
+    assert rules[len(prefixed):] == [
+        [source.removeprefix("/speech-to-text"), target.removeprefix("/speech-to-text"), status]
+        for source, target, status in prefixed
+    ]
+    legacy = ["/speech-to-text/VoiceInput-v1.9.0-windows-x64.zip",
+              "/speech-to-text/download/v1.9.0/VoiceInput-v1.9.0-windows-x64.zip", "301"]
+    assert legacy in rules
+    for source, target, status in rules:
+        assert status in ("301", "302")
+        relative = target.removeprefix("/speech-to-text/").lstrip("/")
+        assert (public / relative).is_file(), (source, target)
+        assert not (public / source.removeprefix("/speech-to-text/").lstrip("/")).exists()
+    assert not (public / "latest" / "download").exists()
 
 
 def test_feed_has_an_entry_per_release(sample, build, project: Path) -> None:

@@ -12,6 +12,7 @@ from site_builder.catalog import (
     PackageVersion,
     alias_name,
     build_catalog,
+    neighbours,
 )
 from site_builder.errors import UnsafePathError
 
@@ -132,3 +133,27 @@ def test_escaping_version_is_refused() -> None:
     """A version is a path segment too: `..` is refused while building the catalogue."""
     with pytest.raises(UnsafePathError, match=r"'\.\.'"):
         build_catalog([row("..")], package="App")
+
+
+def test_channels_and_their_neighbours() -> None:
+    """Stable, pre-release, build; a build is never latest; neighbours stay in a channel."""
+    catalog = build_catalog(
+        [row("v1.0.0", day=1), row("nightly-1", day=2), row("v1.1.0-rc.1", day=3),
+         row("v1.1.0", day=4), row("nightly-2", day=5)],
+        package="App",
+    )
+    channels = {r.version: (r.channel, r.prerelease) for r in catalog.releases}
+    assert channels == {
+        "v1.1.0": ("stable", False), "v1.1.0-rc.1": ("prerelease", True),
+        "v1.0.0": ("stable", False), "nightly-2": ("build", True), "nightly-1": ("build", True),
+    }
+    assert catalog.latest is not None and catalog.latest.version == "v1.1.0"
+    lanes = {v: (o and o.version, n and n.version)
+             for v, (o, n) in neighbours(catalog.releases).items()}
+    assert lanes["nightly-1"] == (None, "nightly-2")
+    assert lanes["v1.0.0"] == (None, "v1.1.0")
+    assert lanes["v1.1.0-rc.1"] == (None, None)
+    only_builds = build_catalog([row("nightly-1"), row("nightly-2", day=1)], package="App")
+    assert only_builds.latest is None and only_builds.latest_prerelease is None
+    rows = [row("v1.0.0"), row("nightly-1"), row("v2.0.0-rc.1")]
+    assert versions(build_catalog(rows, package="App", prereleases=False)) == ["v1.0.0"]

@@ -131,9 +131,9 @@ def test_relative_link_on_404_is_reported(site: Path) -> None:
     ("/voice/latest/download/x.zip /voice/download/v1.10.0/nope.zip 302", "does not exist"),
     ("/voice/latest/download/y.zip /voice/releases/ 307", "status 307 is not one of"),
     ("/voice/index.html /voice/releases/ 302", "files win over redirects"),
-    ("/latest/download/z.zip /voice/releases/ 302", "lacks the site prefix /voice"),
+    ("/latest/download/z.zip /voice/releases/ 302", "does not exist (on a custom domain"),
     ("voice/a /voice/releases/", "must start with /"),
-    ("/voice/a", "expected `from to [status]`"),
+    ("/voice/a", "line 51 has no destination, so GitLab Pages reads no rule"),
 ])
 def test_redirect_rules(site: Path, rule: str, expected: str) -> None:
     """Each GitLab Pages rule: syntax, status, prefix, an existing target, no shadowing file."""
@@ -159,7 +159,7 @@ def test_prefix_is_found_without_a_site_url(site: Path) -> None:
         rewrite(site / name, re.sub(r'\n *"url": "[^"]*",', "", text))
     assert '"url"' not in (site / "index.json").read_text()
     assert problems(site) == []
-    assert verify_site(site).rules == 9
+    assert verify_site(site).rules == len((site / "_redirects").read_text().splitlines())
 
 
 def test_parse_sums_reads_both_modes() -> None:

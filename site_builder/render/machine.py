@@ -1,5 +1,7 @@
 """The machine-readable half of the site: JSON indexes, checksum files, feed, redirects.
 
+Stable links (`latest/download/…`, old flat links, `_redirects`) are built in `links.py`.
+
 `machine_files(catalog, layout)` returns `{site path: bytes}` and touches nothing else, so
 every format is testable without a build. Shapes are fixed by SPEC.md.
 """
@@ -9,21 +11,21 @@ from __future__ import annotations
 import json
 import logging
 import posixpath
+import uuid
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from typing import Any
 
 from markupsafe import escape
 
-from ..catalog import Catalog, Release, alias_name
+from ..catalog import Catalog, Release
+from ..hashing import sums_line
 from ..layout import SUMS_NAME, SiteLayout, url_path
+from .links import alias_files, redirect_rules
 from .notes import notes_html
 
 log = logging.getLogger("mkdocs.plugins.downloads")
 
-# GitLab Pages reads only the first 1,000 rules and ignores a `_redirects` over 64 KiB.
-REDIRECT_RULES_MAX = 1000
-REDIRECTS_BYTES_MAX = 64 * 1024
 ATOM = "http://www.w3.org/2005/Atom"
 
 
@@ -50,6 +52,7 @@ def release_record(release: Release, layout: SiteLayout) -> dict[str, Any]:
     record: dict[str, Any] = {
         "package": release.package,
         "version": release.version,
+        "channel": release.channel,
         "prerelease": release.prerelease,
         "released_at": iso(release.released_at),
         "page": layout.page_path(release.version),
@@ -62,11 +65,6 @@ def release_record(release: Release, layout: SiteLayout) -> dict[str, Any]:
 
 def _json(value: Any) -> bytes:
     return (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
-
-
-def sums_line(sha256: str, name: str) -> str:
-    """A `sha256sum -c` line: exactly two spaces, as strict parsers (hc-install) expect."""
-    return f"{sha256}  {name}\n"
 
 
 def checksum_files(release: Release, layout: SiteLayout) -> dict[str, bytes]:
@@ -93,36 +91,6 @@ def checksum_files(release: Release, layout: SiteLayout) -> dict[str, bytes]:
     return out
 
 
-def redirects(catalog: Catalog, layout: SiteLayout) -> bytes:
-    """`latest/download/<alias>` → the latest version's file, as GitLab Pages rules (302)."""
-    latest = catalog.latest
-    rules: list[str] = []
-    if latest is not None:
-        targets: dict[str, str] = {}
-        for artifact in latest.files:
-            alias = alias_name(artifact.name, latest.version)
-            path = layout.artifact_path(latest.version, artifact.name)
-            targets.setdefault(alias, path)
-            if not alias.endswith(".sha256"):
-                targets.setdefault(f"{alias}.sha256", f"{path}.sha256")
-        targets.setdefault(SUMS_NAME, layout.sums_path(latest.version))
-        for alias, target in targets.items():
-            source = layout.root_path(f"latest/download/{alias}")
-            rules.append(f"{source} {layout.root_path(target)} 302\n")
-    kept: list[str] = []
-    size = 0
-    for rule in rules:
-        size += len(rule.encode("utf-8"))
-        if len(kept) == REDIRECT_RULES_MAX or size > REDIRECTS_BYTES_MAX:
-            log.warning(
-                "_redirects is full (GitLab Pages reads 1,000 rules or 64 KiB): "
-                "%d latest/download aliases left out", len(rules) - len(kept),
-            )
-            break
-        kept.append(rule)
-    return "".join(kept).encode("utf-8")
-
-
 def latest_page(catalog: Catalog, layout: SiteLayout) -> bytes:
     """`latest/index.html`: sends a browser on to the latest version's page, JS or not."""
     if catalog.latest is None:
@@ -146,6 +114,17 @@ def latest_page(catalog: Catalog, layout: SiteLayout) -> bytes:
     return html.encode("utf-8")
 
 
+_CHANNEL_NOTE = {"stable": "", "prerelease": " (pre-release)", "build": " (build)"}
+_FEED_NAMESPACE = uuid.UUID("5b7c1d3e-8f0a-4c2b-9d6e-1a2b3c4d5e6f")  # site-builder's feeds
+
+
+def feed_urn(package: str, version: str | None = None) -> str:
+    """An Atom id from package (and version) alone: moving the site to another host, or
+    building without a site URL, never makes a feed reader see every release as new."""
+    name = package if version is None else f"{package}\n{version}"
+    return uuid.uuid5(_FEED_NAMESPACE, name).urn
+
+
 def atom_feed(catalog: Catalog, layout: SiteLayout) -> bytes:
     """An Atom entry per release, newest first, notes as escaped HTML."""
     ET.register_namespace("", ATOM)
@@ -159,7 +138,7 @@ def atom_feed(catalog: Catalog, layout: SiteLayout) -> bytes:
     def link(path: str) -> str:
         return layout.url(path) or url_path(path)
 
-    feed_id = layout.url("") or f"urn:site-builder:{url_path(catalog.package)}"
+    feed_id = feed_urn(catalog.package)
     sub(feed, "title", f"{catalog.package} releases")
     sub(feed, "id", feed_id)
     newest = max((r.released_at for r in catalog.releases), default=datetime.now(UTC))
@@ -171,8 +150,8 @@ def atom_feed(catalog: Catalog, layout: SiteLayout) -> bytes:
         entry = sub(feed, "entry")
         page = layout.page_path(release.version)
         title = f"{release.package} {release.version}"
-        sub(entry, "title", title + (" (pre-release)" if release.prerelease else ""))
-        sub(entry, "id", layout.url(page) or f"{feed_id}:{url_path(release.version)}")
+        sub(entry, "title", title + _CHANNEL_NOTE[release.channel])
+        sub(entry, "id", feed_urn(release.package, release.version))
         sub(entry, "updated", iso(release.released_at))
         sub(entry, "published", iso(release.released_at))
         sub(entry, "link", rel="alternate", type="text/html", href=link(page))
@@ -182,7 +161,9 @@ def atom_feed(catalog: Catalog, layout: SiteLayout) -> bytes:
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"
 
 
-def machine_files(catalog: Catalog, layout: SiteLayout) -> dict[str, bytes]:
+def machine_files(
+    catalog: Catalog, layout: SiteLayout, *, legacy_links: bool = True
+) -> dict[str, bytes]:
     """Every file of the output tree that is not an HTML page or an artifact."""
     out: dict[str, bytes] = {}
     for release in catalog.releases:
@@ -202,6 +183,7 @@ def machine_files(catalog: Catalog, layout: SiteLayout) -> dict[str, bytes]:
         }
     )
     out["feed.xml"] = atom_feed(catalog, layout)
-    out["_redirects"] = redirects(catalog, layout)
+    out.update(alias_files(catalog, layout))
+    out["_redirects"] = redirect_rules(catalog, layout, legacy=legacy_links)
     out["latest/index.html"] = latest_page(catalog, layout)
     return out

@@ -25,7 +25,7 @@ from typing import Any
 
 import jinja2
 
-from ..catalog import Artifact, Catalog, Release
+from ..catalog import Artifact, Catalog, Release, neighbours
 from ..layout import SiteLayout, relative_href
 from .machine import iso
 from .notes import notes_html
@@ -190,9 +190,8 @@ class PageRenderer:
         self.catalog = catalog
         self.layout = layout
         self.description = description
-        self._by_source = {
-            version_page_source(r.version): i for i, r in enumerate(catalog.releases)
-        }
+        self._by_source = {version_page_source(r.version): r for r in catalog.releases}
+        self._neighbours = neighbours(catalog.releases)  # previous/next within a channel
 
     @cached_property
     def env(self) -> jinja2.Environment:
@@ -217,10 +216,8 @@ class PageRenderer:
             return self._render("landing.html", page_dir)
         if src_uri == RELEASES:
             return self._render("releases.html", page_dir)
-        index, releases = self._by_source[src_uri], self.catalog.releases
-        release = releases[index]
-        newer = releases[index - 1] if index > 0 else None
-        older = releases[index + 1] if index + 1 < len(releases) else None
+        release = self._by_source[src_uri]
+        older, newer = self._neighbours[release.version]
         return self._render("release.html", page_dir, release=release, newer=newer, older=older)
 
     def _render(self, template: str, page_dir: str, **extra: Any) -> str:
