@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import posixpath
+import re
 import string
 from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit
@@ -20,9 +21,10 @@ SUMS_NAME = "SHA256SUMS"
 
 # RFC 3986 path characters that need no escaping; `+` stays literal in a path.
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
-# In `_redirects`, GitLab Pages reads a `*` segment as a splat, a `:name` segment as a
-# placeholder, and any `*` or `:letters` in a target as a template: those are escaped too.
-_REDIRECT_SAFE = _PATH_SAFE.replace(":", "").replace("*", "")
+# In a `_redirects` target, GitLab Pages reads any `*` or `:letters` as a template and `$` as
+# Go's `Regexp.Expand` syntax: those are escaped too (it decodes the target into Location:).
+_REDIRECT_SAFE = _PATH_SAFE.replace(":", "").replace("*", "").replace("$", "")
+_WILDCARD_SEGMENT = re.compile(r"^(\*|:[A-Za-z]+)$")
 
 
 def url_path(path: str) -> str:
@@ -107,10 +109,22 @@ class SiteLayout:
             return None
         return self.site_url.rstrip("/") + "/" + url_path(path)
 
-    def root_path(self, path: str) -> str:
-        """The host-absolute path (`/prefix/path`) of a site path, escaped for `_redirects`.
+    def root_path(self, path: str, *, prefix: str | None = None) -> str:
+        """The host-absolute path (`/prefix/path`) of a site path, escaped as a `_redirects` `to`.
 
-        The one escaper of that language: `*` and `:` are percent-encoded as well, so a file
-        named `*` or `:x` is a literal path, never a splat or a placeholder.
+        GitLab Pages decodes a target into `Location:`, so it is percent-encoded, `*`, `:` and
+        `$` too: a file named `*` or `:x` is a literal path, never a template. `prefix`
+        defaults to the site's; `""` writes the form for a custom or unique domain.
         """
-        return quote(f"{unquote(self.prefix)}/{path}", safe=_REDIRECT_SAFE)
+        base = unquote(self.prefix if prefix is None else prefix)
+        return quote(f"{base}/{path}", safe=_REDIRECT_SAFE)
+
+    def redirect_source(self, path: str, *, prefix: str | None = None) -> str:
+        """The `_redirects` `from` of a site path: decoded, as Pages matches the decoded
+        request path; a segment that is exactly `*` or `:name` (a splat or placeholder to
+        Pages) is percent-encoded, which makes its rule inert rather than a wildcard."""
+        base = unquote(self.prefix if prefix is None else prefix)
+        return "/".join(
+            f"%{ord(s[0]):02X}{s[1:]}" if _WILDCARD_SEGMENT.match(s) else s
+            for s in f"{base}/{path}".split("/")
+        )

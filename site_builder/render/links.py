@@ -21,10 +21,9 @@ Who reads what, and why it is built this way:
   newest version first); what does not fit is dropped from the end with one warning. The
   file lists the prefixed set first, then the unprefixed one.
 
-`_redirects` is its own language: a `from` is matched against the *decoded* request path
-(so it is written unencoded), a `to` is decoded into `Location:` (so it is percent-encoded,
-`:` `*` `$` too, which Pages would otherwise template). `target` is the one place a rule's
-destination is computed.
+`_redirects` is its own language, escaped by `SiteLayout.redirect_source` (a `from` is
+matched against the *decoded* request path) and `SiteLayout.root_path` (a `to` is decoded
+into `Location:`). `target` is the one place a rule's destination is computed.
 """
 
 from __future__ import annotations
@@ -33,7 +32,6 @@ import logging
 import posixpath
 import re
 from dataclasses import dataclass
-from urllib.parse import quote, unquote
 
 from ..catalog import Artifact, Catalog, Release, alias_name
 from ..hashing import sums_line
@@ -48,9 +46,6 @@ ALIAS_STATUS = 302  # the latest moves: never let a browser cache where it point
 LEGACY_STATUS = 301  # an old flat link moved for good
 
 _ABSOLUTE = re.compile(r"^https?://", re.IGNORECASE)
-# `to` keeps only what Pages neither decodes into something else nor templates.
-_TO_SAFE = "/@!&'()+,;=-._~"
-_PLACEHOLDER_SEGMENT = re.compile(r"^(\*|:[A-Za-z]+)$")
 # A decoded `Location:` breaks on these; a `from` cannot hold whitespace at all.
 _UNREACHABLE = re.compile(r"[\s\x00-\x1f\x7f?#%]")
 # Site paths the build writes itself: an old flat link there would be shadowed by the file.
@@ -66,7 +61,7 @@ class Link:
     status: int
 
 
-def target(destination: str, *, prefix: str) -> str:
+def target(layout: SiteLayout, destination: str, *, prefix: str) -> str:
     """A rule's `to`: site path `destination` under `prefix` (`""` on a custom domain).
 
     An absolute `http(s)://` destination (a file kept elsewhere) is used as it is: GitLab
@@ -74,16 +69,7 @@ def target(destination: str, *, prefix: str) -> str:
     """
     if _ABSOLUTE.match(destination):
         return destination
-    return quote(f"{prefix}/{destination}", safe=_TO_SAFE)
-
-
-def source(path: str, *, prefix: str) -> str:
-    """A rule's `from`: the decoded path, a lone `*` or `:name` segment made inert."""
-    segments = [
-        "%" + f"{ord(s[0]):02X}" + s[1:] if _PLACEHOLDER_SEGMENT.match(s) else s
-        for s in f"{prefix}/{path}".split("/")
-    ]
-    return "/".join(segments)
+    return layout.root_path(destination, prefix=prefix)
 
 
 def _alias_sidecar(release: Release, layout: SiteLayout, alias: str) -> str:
@@ -163,25 +149,25 @@ def legacy_links(catalog: Catalog, layout: SiteLayout) -> list[Link]:
     return list(links.values())
 
 
-def _rules(links: list[Link], prefix: str) -> list[str]:
+def _rules(links: list[Link], layout: SiteLayout, prefix: str) -> list[str]:
     rules = []
     for link in links:
         local = not _ABSOLUTE.match(link.destination)
         if _UNREACHABLE.search(link.source) or (local and _UNREACHABLE.search(link.destination)):
             continue
-        rules.append(f"{source(link.source, prefix=prefix)} "
-                     f"{target(link.destination, prefix=prefix)} {link.status}\n")
+        rules.append(f"{layout.redirect_source(link.source, prefix=prefix)} "
+                     f"{target(layout, link.destination, prefix=prefix)} {link.status}\n")
     return rules
 
 
 def redirect_rules(catalog: Catalog, layout: SiteLayout, *, legacy: bool = True) -> bytes:
     """`_redirects`: every stable link in both forms, the most useful first, within limits."""
-    prefix = unquote(layout.prefix)
+    prefix = layout.prefix
     forms = [prefix, ""] if prefix else [""]
     groups: list[tuple[str, list[Link]]] = [("latest/download", alias_links(catalog, layout))]
     if legacy:
         groups.append(("old flat link", legacy_links(catalog, layout)))
-    sets = [(what, form, _rules(links, form)) for what, links in groups for form in forms]
+    sets = [(what, form, _rules(links, layout, form)) for what, links in groups for form in forms]
     skipped = sum(len(links) for _, links in groups) * len(forms) - sum(len(r) for *_, r in sets)
     if skipped:
         log.warning("_redirects: %d links left out: their file names hold a space, control "
