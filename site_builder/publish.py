@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +29,8 @@ from urllib.parse import unquote
 import httpx
 
 from .errors import AuthError, ConfigError, PublishError, SourceError
-from .gitlab import RETRY_STATUSES, GitLabClient
+from .bounds import pause
+from .gitlab import RETRY_STATUSES, GitLabClient, server_wait
 from .hashing import CHUNK, file_sha256
 
 log = logging.getLogger("mkdocs.plugins.downloads")
@@ -274,13 +274,17 @@ class Publisher:
         """PUT one file; after a 5xx or a dropped connection, check before trying again.
 
         The client's own retries are off for this request: repeating a PUT blindly could
-        store the file twice. The pauses and attempts follow the client's RetryPolicy.
+        store the file twice. The pauses and attempts follow the client's RetryPolicy, and a
+        server's `Retry-After` (or `RateLimit-Reset`) wins over the backoff, up to `max_wait`.
+        A 429 is refused before the body is stored, so it needs no check that the file landed.
         """
         known = {f.id for f in state.files}
         path = self.client.generic_path(self.package, self.version, local.name)
         params = {"select": "package_file", "status": self.status}
         policy = self.client.retry_policy
         for attempt in range(max(policy.max_attempts, 1)):
+            asked: float | None = None  # seconds the server asked us to wait
+            throttled = False
             reader = HashingReader(local)
             log.info("uploading %s (%d bytes)", local.name, local.size)
             try:
@@ -298,8 +302,9 @@ class Publisher:
                 if response.status_code in (200, 201):
                     return self._verified(local, reader, response, known)
                 failure = f"GitLab answered {response.status_code}"
+                asked, throttled = server_wait(response.headers), response.status_code == 429
             sha256 = reader.hexdigest() if reader.complete else file_sha256(local.path)
-            if self._landed(local, sha256, known):
+            if not throttled and self._landed(local, sha256, known):
                 log.info("%s landed despite: %s", local.name, failure)
                 return sha256
             if attempt + 1 >= policy.max_attempts:
@@ -308,7 +313,8 @@ class Publisher:
                     "re-run publish later (files already uploaded are skipped)"
                 )
             log.warning("uploading %s: %s; trying again", local.name, failure)
-            time.sleep(min(policy.base_wait * 2**attempt, policy.max_wait))
+            wait = policy.base_wait * 2**attempt if asked is None else max(asked, 0.0)
+            pause(min(wait, policy.max_wait))
         raise AssertionError("unreachable")
 
     def _verified(self, local: LocalFile, reader: HashingReader, response: httpx.Response,

@@ -158,6 +158,17 @@ def test_500_before_the_file_landed_is_retried(client: GitLabClient, gitlab: Fak
     assert len(_puts(gitlab)) == 5
 
 
+def test_retry_after_on_a_throttled_put_is_honoured(gitlab: FakeGitLab, dist: Path) -> None:
+    """A 429 to a PUT with `Retry-After: 1` is sent again a second later, not at once."""
+    policy = RetryPolicy(max_attempts=3, base_wait=0.01, max_wait=5)
+    gitlab.fail_next("PUT", r"manual\.pdf", 429, headers={"Retry-After": "1"})
+    with GitLabClient(gitlab.api_url, "42", _credential(), retry=policy) as slow_client:
+        Publisher(slow_client, PACKAGE, VERSION).publish(collect_files([dist]))
+    first, second = [r for r in _puts(gitlab) if "manual.pdf" in r.path]
+    assert first.status == 429 and second.status == 201
+    assert first.end is not None and second.start - first.end >= 0.9
+
+
 def test_persistent_500_gives_up_with_one_line(client: GitLabClient, gitlab: FakeGitLab,
                                                dist: Path) -> None:
     """After the policy's attempts the error says to re-run."""
