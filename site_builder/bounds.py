@@ -25,6 +25,7 @@ turns it into its own one-line error.
 from __future__ import annotations
 
 import contextlib
+import signal
 import socket
 import threading
 import time
@@ -336,3 +337,30 @@ def fetch(http: httpx.Client, method: str, url: str, *, limits: Limits | None = 
             guard.raise_if_tripped()
             raise
         return read_capped(response, guard, limits.max_response)
+
+
+@contextlib.contextmanager
+def interruptible() -> Iterator[None]:
+    """SIGINT and SIGTERM raise Interrupted in the main thread and cancel every exchange; a
+    second signal while the first unwinds is ignored, so cleanup runs to its end.
+
+    Outside the main thread (where handlers cannot be set) it changes nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        if _CANCELLED.is_set():
+            return
+        cancel_all()
+        raise Interrupted(signum)
+
+    previous = {signum: signal.signal(signum, handler)
+                for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+        reset_cancel()

@@ -1,8 +1,9 @@
 """The `site-builder` command line: parse, wire, report.
 
 Exit status: 0 success; 1 the work failed (one line on stderr says what and what to do);
-2 usage error (argparse). Every message passes through `auth.redact`, so no token is ever
-printed, whatever an error or a library put in it.
+2 usage error (argparse); 130 or 143 stopped by SIGINT (Ctrl-C) or SIGTERM, within two seconds,
+downloads cancelled and nothing half-written left behind. Every message passes through
+`auth.redact`, so no token is ever printed, whatever an error or a library put in it.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import re
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -17,7 +19,8 @@ from typing import Any, NoReturn
 
 from . import __version__
 from .auth import RedactingFilter, redact
-from .errors import ConfigError, SiteBuilderError
+from .bounds import interruptible
+from .errors import ConfigError, Interrupted, SiteBuilderError
 from .options import did_you_mean
 
 Runner = Callable[[argparse.Namespace], int]
@@ -325,11 +328,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     held = setup_logging(args)
     runner: Runner = args.run
     try:
-        return runner(args)
+        with interruptible():
+            return runner(args)
     except SiteBuilderError as e:
         return _fail(str(e))
-    except KeyboardInterrupt:
-        return _fail("interrupted")
+    except KeyboardInterrupt as e:
+        signum = e.signum if isinstance(e, Interrupted) else signal.SIGINT
+        name = signal.Signals(signum).name
+        print(f"site-builder: stopped by {name}: downloads cancelled, temporary files removed, "
+              "the output folder left as it was", file=sys.stderr)
+        return 128 + signum
     except Exception as e:  # MkDocs reports failures as its own exception types
         from mkdocs.exceptions import MkDocsException
 

@@ -18,7 +18,8 @@ from pathlib import Path
 from .boundary import SHA256_RE, quoted
 from .catalog import Artifact, Catalog, Release
 from .errors import IntegrityError, TransientError, UnsafePathError
-from .hashing import file_sha256, write_verified
+from .hashing import PART_PREFIX, file_sha256, write_verified
+from .leftovers import dead_leftovers
 from .sources import Source
 
 log = logging.getLogger("mkdocs.plugins.downloads")
@@ -31,6 +32,12 @@ class ArtifactCache:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+
+    def sweep(self) -> None:
+        """Remove the `.part-<pid>-…` files of runs that were killed mid-download."""
+        for folder in (self.root / "sha256").glob("??"):
+            for path, _ in dead_leftovers(folder, PART_PREFIX):
+                path.unlink(missing_ok=True)
 
     def path_for(self, sha256: str) -> Path:
         """The entry of `sha256`; anything but 64 hex digits is refused, never joined."""
@@ -78,6 +85,7 @@ class Fetcher:
 
     def fetch(self, catalog: Catalog) -> dict[str, Path]:
         """Make sure every hosted artifact is in the cache; map each SHA256 to its path."""
+        self.cache.sweep()
         wanted: dict[str, tuple[Release, Artifact]] = {}
         for release, artifact in catalog.hosted_artifacts():
             wanted.setdefault(artifact.sha256.lower(), (release, artifact))

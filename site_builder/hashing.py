@@ -32,6 +32,9 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+PART_PREFIX = ".part-"
+
+
 def write_verified(
     chunks: Iterable[bytes],
     target: Path,
@@ -49,7 +52,8 @@ def write_verified(
     target.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     written = 0
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".part-")
+    # the pid in the name lets the next run remove what a killed one left (leftovers.py)
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f"{PART_PREFIX}{os.getpid()}-")
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as out:

@@ -7,13 +7,18 @@ output folder exactly as it was.
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import os
 import shutil
+import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from .boundary import check_relative_path
 from .errors import ConfigError, UnsafePathError
+from .leftovers import dead_leftovers
 
 
 def join_within(root: Path, relative: str) -> Path:
@@ -47,7 +52,14 @@ def check_target(target: Path) -> None:
 
 
 class StagedOutput:
-    """A staging folder that replaces `target` on `commit()` and vanishes on `discard()`."""
+    """A staging folder that replaces `target` on `commit()` and vanishes on `discard()`.
+
+    On Linux the swap is one `renameat2(RENAME_EXCHANGE)`: at every instant `target` is a
+    complete output, the old or the new. Elsewhere (or on a filesystem without it) the swap is
+    two renames, with a moment between them when `target` is missing; a run killed in that
+    moment leaves the old output as `.<name>.old-<pid>`, which the next build puts back.
+    `prepare` also removes the staging folders of killed runs (never those of a live one).
+    """
 
     def __init__(self, target: Path) -> None:
         self.target = Path(target).absolute()
@@ -56,17 +68,68 @@ class StagedOutput:
 
     def prepare(self) -> Path:
         self.target.parent.mkdir(parents=True, exist_ok=True)
+        self.clean_leftovers()
         shutil.rmtree(self.staging, ignore_errors=True)
         self.staging.mkdir()
         return self.staging
 
+    def clean_leftovers(self) -> None:
+        """Undo what killed runs left: put a retired output back if none is there, then
+        remove their staging and retired folders."""
+        parent, name = self.target.parent, self.target.name
+        for path, _ in dead_leftovers(parent, f".{name}.old-"):
+            if not os.path.lexists(self.target):
+                os.replace(path, self.target)  # killed between the two renames of a swap
+            else:
+                shutil.rmtree(path, ignore_errors=True)
+        for path, _ in dead_leftovers(parent, f".{name}.staging-"):
+            shutil.rmtree(path, ignore_errors=True)
+
     def commit(self) -> None:
         """Swap the staging folder in; the old output is removed only after the swap."""
+        if os.path.lexists(self.target) and exchange(self.staging, self.target):
+            shutil.rmtree(self.staging, ignore_errors=True)  # now the old output
+            return
         shutil.rmtree(self._retired, ignore_errors=True)
-        if self.target.exists():
+        if os.path.lexists(self.target):
             os.replace(self.target, self._retired)
         os.replace(self.staging, self.target)
         shutil.rmtree(self._retired, ignore_errors=True)
 
     def discard(self) -> None:
         shutil.rmtree(self.staging, ignore_errors=True)
+
+
+# -- atomic exchange (Linux renameat2) ----------------------------------------------------------
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+_UNSUPPORTED = {errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EXDEV}
+
+
+def _load_renameat2() -> Any:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        function = ctypes.CDLL(None, use_errno=True).renameat2  # glibc 2.28+, musl 1.2.4+
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                         ctypes.c_uint]
+    function.restype = ctypes.c_int
+    return function
+
+
+_RENAMEAT2 = _load_renameat2()
+
+
+def exchange(a: Path, b: Path) -> bool:
+    """Swap two existing paths in one atomic step; False where the system cannot."""
+    if _RENAMEAT2 is None:
+        return False
+    if _RENAMEAT2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in _UNSUPPORTED:
+        return False
+    raise OSError(code, os.strerror(code), str(b))

@@ -85,6 +85,9 @@ class DownloadsPlugin(BasePlugin[DownloadsConfig]):
     def on_shutdown(self) -> None:
         # MkDocs reuses this instance for every build in the process: forget this one's flags.
         self.flags = {}
+        if self.staged is not None:  # an interrupt skips on_build_error: no staging left behind
+            self.staged.discard()
+            self.staged = None
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig | None:
         if not self.config.enabled:

@@ -28,8 +28,8 @@ from urllib.parse import unquote
 
 import httpx
 
-from .errors import AuthError, ConfigError, PublishError, SourceError
 from .bounds import pause
+from .errors import AuthError, ConfigError, PublishError, SourceError
 from .gitlab import RETRY_STATUSES, GitLabClient, server_wait
 from .hashing import CHUNK, file_sha256
 

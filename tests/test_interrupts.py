@@ -1,0 +1,173 @@
+"""Ctrl-C, SIGTERM and SIGKILL: a build stops within 2 s and leaves nothing half-built.
+
+The build runs as a real `site-builder` process against the hostile registry, stalled in the
+middle of its downloads (the registry drips), and is signalled there.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from conftest import CliResult, FolderRegistry
+from hostile_registry import HostileRegistry
+
+from site_builder import output
+from site_builder.output import StagedOutput
+
+TOKEN = "glpat-Interrupt-Me-0123456789"
+SLACK = 2.0  # seconds a loaded 2-core machine may add
+
+
+@pytest.fixture
+def stalling() -> Iterator[HostileRegistry]:
+    """A registry whose downloads start, then drip forever."""
+    with HostileRegistry() as evil:
+        evil.add_token(TOKEN, role="developer")
+        evil.add_package("VoiceInput", "v1.0.0", {f"VoiceInput-{n}.zip": n.encode() * 4096
+                                                   for n in ("a", "b", "c")})
+        evil.drip("GET", r"/packages/generic/", every=0.2, head=b"zz", length=4096,
+                  content_type="application/octet-stream")
+        yield evil
+
+
+def start_build(evil: HostileRegistry, project: Path, cache: Path) -> subprocess.Popen[str]:
+    env = {**os.environ, "GITLAB_TOKEN": TOKEN}
+    for name in ("CI_JOB_TOKEN", "GITLAB_DEPLOY_TOKEN", "CI_API_V4_URL", "CI_PROJECT_ID"):
+        env.pop(name, None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "site_builder", "build", "--config", str(project / "mkdocs.yml"),
+         "--api-url", evil.api_url, "--project", "42", "--package", "VoiceInput",
+         "--output", str(project / "public"), "--cache-dir", str(cache)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def parts(cache: Path) -> list[Path]:
+    return list(cache.rglob(".part-*"))
+
+
+def wait_mid_download(build: subprocess.Popen[str], evil: HostileRegistry, cache: Path) -> None:
+    """Until three downloads are dripping and their `.part-*` files exist."""
+    deadline = time.monotonic() + 60
+    while not (evil.hits["drip"] >= 3 and len(parts(cache)) >= 3):
+        assert build.poll() is None, build.communicate()
+        assert time.monotonic() < deadline, "the build never reached its downloads"
+        time.sleep(0.05)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_stops_the_build_within_2_s_with_no_leftovers(
+    stalling: HostileRegistry, project: Path, tmp_path: Path, signum: int
+) -> None:
+    """Exit 130/143 within 2 s, one line, the old output untouched, no staging, no `.part-*`."""
+    old = project / "public"
+    old.mkdir()
+    (old / "index.html").write_text("the old site")
+    cache = tmp_path / "cache"
+    build = start_build(stalling, project, cache)
+    try:
+        wait_mid_download(build, stalling, cache)
+        signalled = time.monotonic()
+        build.send_signal(signum)
+        _out, err = build.communicate(timeout=30)
+        elapsed = time.monotonic() - signalled
+    finally:
+        build.kill()
+    assert build.returncode == 128 + signum, err
+    assert elapsed < 2.0 + SLACK
+    lines = [line for line in err.splitlines() if line.startswith("site-builder:")]
+    assert lines == [line for line in lines if signal.Signals(signum).name in line]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert parts(cache) == []
+    assert sorted(p.name for p in project.iterdir() if p.name.startswith(".public")) == []
+    assert (old / "index.html").read_text() == "the old site"
+
+
+@pytest.mark.slow
+def test_the_next_build_removes_what_a_killed_one_left(
+    stalling: HostileRegistry, project: Path, tmp_path: Path, registry: FolderRegistry,
+    build: Callable[..., CliResult],
+) -> None:
+    """SIGKILL leaves `.part-*` files; the next build (of the same cache) removes them."""
+    cache = tmp_path / "cache"
+    killed = start_build(stalling, project, cache)
+    try:
+        wait_mid_download(killed, stalling, cache)
+    finally:
+        killed.kill()
+        killed.communicate()
+    assert len(parts(cache)) >= 3
+    (project / f".public.staging-{killed.pid}").mkdir()  # as if killed while writing pages
+    registry.add("v1.0.0", {"App-v1.0.0.zip": b"x"})
+    result = build()
+    assert result.code == 0, result.err
+    assert parts(cache) == []
+    assert not (project / f".public.staging-{killed.pid}").exists()
+
+
+def dead_pid() -> int:
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid
+
+
+def test_a_swap_cut_between_its_renames_is_undone_by_the_next_build(tmp_path: Path) -> None:
+    """Killed between the fallback's two renames: the next build puts the old output back."""
+    pid = dead_pid()
+    retired = tmp_path / f".public.old-{pid}"
+    retired.mkdir()
+    (retired / "index.html").write_text("the last complete site")
+    staged = StagedOutput(tmp_path / "public")
+    staged.prepare()
+    assert (tmp_path / "public" / "index.html").read_text() == "the last complete site"
+    assert not retired.exists()
+    staged.discard()
+
+
+def test_staging_of_a_live_build_is_left_alone(tmp_path: Path) -> None:
+    """Two builds may share an output folder: a running one's staging is not removed."""
+    live = tmp_path / f".public.staging-{os.getppid()}"
+    live.mkdir()
+    StagedOutput(tmp_path / "public").prepare()
+    assert live.is_dir()
+
+
+@pytest.mark.skipif(output._RENAMEAT2 is None, reason="renameat2 is Linux-only")
+def test_the_swap_is_one_atomic_exchange_on_linux(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """On Linux the output is swapped by renameat2(RENAME_EXCHANGE), never by two renames."""
+    target = tmp_path / "public"
+    target.mkdir()
+    (target / "index.html").write_text("old")
+    staged = StagedOutput(target)
+    (staged.prepare() / "index.html").write_text("new")
+
+    def no_rename(*args: object) -> None:
+        raise AssertionError("a rename would leave a moment without an output folder")
+
+    monkeypatch.setattr(output.os, "replace", no_rename)
+    staged.commit()
+    assert (target / "index.html").read_text() == "new"
+    assert [p.name for p in tmp_path.iterdir()] == ["public"]
+
+
+def test_the_fallback_swap_still_replaces_the_output(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without renameat2 (other systems, some filesystems) the two-rename swap is used."""
+    monkeypatch.setattr(output, "_RENAMEAT2", None)
+    target = tmp_path / "public"
+    target.mkdir()
+    (target / "index.html").write_text("old")
+    staged = StagedOutput(target)
+    (staged.prepare() / "index.html").write_text("new")
+    staged.commit()
+    assert (target / "index.html").read_text() == "new"
+    assert [p.name for p in tmp_path.iterdir()] == ["public"]
