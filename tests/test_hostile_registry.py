@@ -100,6 +100,11 @@ def test_a_stalled_download_is_retried_then_named(
     assert not list((tmp_path / "c").rglob(".part-*"))
 
 
+def update_entry(target: StrapiTarget, data: dict[str, str], *, token: str) -> None:
+    with StrapiAPI(target, token) as api:
+        api.write(data, None)
+
+
 def test_a_dripping_strapi_is_cut_at_the_deadline(
     evil: HostileRegistry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
