@@ -23,7 +23,8 @@ TOKEN_VARIABLES = (
     ("CI_JOB_TOKEN", "JOB-TOKEN"),
     ("GITLAB_DEPLOY_TOKEN", "DEPLOY-TOKEN"),
 )
-SECRET_VARIABLES = (*tuple(name for name, _ in TOKEN_VARIABLES), "STRAPI_TOKEN")
+SECRET_VARIABLES = (*tuple(name for name, _ in TOKEN_VARIABLES), "STRAPI_TOKEN",
+                    "MINISIGN_SECRET_KEY", "MINISIGN_PASSWORD")
 AUTH_HEADERS = frozenset(h.lower() for _, h in TOKEN_VARIABLES) | {"authorization"}
 MASK = "[MASKED]"
 
@@ -53,6 +54,8 @@ def credential_from_env(env: Mapping[str, str] | None = None) -> Credential | No
 def secret_values(env: Mapping[str, str] | None = None) -> list[str]:
     env = os.environ if env is None else env
     values = {env.get(name, "").strip() for name in SECRET_VARIABLES}
+    # A multi-line secret (a key file's text) is masked line by line too.
+    values |= {line.strip() for value in list(values) for line in value.splitlines()}
     # Longest first, so a secret that contains another is masked whole.
     return sorted((v for v in values if len(v) >= 4), key=len, reverse=True)
 

@@ -24,6 +24,10 @@ from .boundary import admit, check_distinct_names
 
 PUBLISHED_STATUS = "default"
 GENERIC = "generic"
+# A version's checksum list and its signature: the site's own files, not downloads.
+SUMS_NAME = "SHA256SUMS"
+SUMS_SIGNATURE_NAME = "SHA256SUMS.minisig"
+SIGNING_NAMES = frozenset({SUMS_NAME, SUMS_SIGNATURE_NAME})
 
 # `stable`: SemVer without a pre-release part; `prerelease`: SemVer with one (`v2.0.0-rc.1`);
 # `build`: not SemVer at all (`nightly-20260115`), listed but never anyone's "latest".
@@ -66,6 +70,11 @@ class Release:
     notes: str = ""
     channel: Channel = "stable"
     hosted: bool = True  # False when `keep` dropped its files from the site
+    # The registry's own SHA256SUMS and its minisign signature, kept out of `files`;
+    # `signed` is True only once the build verified them against the site's public key.
+    sums: Artifact | None = None
+    signature: Artifact | None = None
+    signed: bool = False
 
     @property
     def prerelease(self) -> bool:
@@ -95,6 +104,13 @@ class Catalog:
         for release in self.releases:
             if release.hosted:
                 for artifact in release.files:
+                    yield release, artifact
+
+    def signing_artifacts(self) -> Iterable[tuple[Release, Artifact]]:
+        """Every release's SHA256SUMS and signature from the registry, hosted or not."""
+        for release in self.releases:
+            for artifact in (release.sums, release.signature):
+                if artifact is not None:
                     yield release, artifact
 
 
@@ -210,14 +226,17 @@ def build_catalog(
         channel = channel_of(row.version)
         if channel != "stable" and not prereleases:
             continue
+        by_name = {a.name: a for a in files}
         releases.append(
             Release(
                 package=package,
                 version=row.version,
                 released_at=_utc(row.created_at),
-                files=files,
+                files=tuple(a for a in files if a.name not in SIGNING_NAMES),
                 notes=row.notes,
                 channel=channel,
+                sums=by_name.get(SUMS_NAME),
+                signature=by_name.get(SUMS_SIGNATURE_NAME),
             )
         )
     releases.sort(key=_order_key, reverse=True)

@@ -128,7 +128,8 @@ def settings_for(args: argparse.Namespace, *flag_names: str) -> Any:
 
 # -- build and serve -------------------------------------------------------------------------
 
-BUILD_FLAGS = ("api_url", "project", "package", "site_url", "cache_dir", "from_dir")
+BUILD_FLAGS = ("api_url", "project", "package", "site_url", "cache_dir", "from_dir",
+               "public_key")
 
 
 def add_build_options(parser: argparse.ArgumentParser) -> None:
@@ -137,6 +138,9 @@ def add_build_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-dir", metavar="DIR", help="download cache folder")
     parser.add_argument("--from-dir", metavar="DIR",
                         help="read DIR/<package>/<version>/<file> instead of GitLab")
+    parser.add_argument("--public-key", metavar="KEY",
+                        help="minisign public key (its base64 line, or minisign.pub): every "
+                             "version's signature must verify (default: $MINISIGN_PUBLIC_KEY)")
 
 
 def _mkdocs_config(args: argparse.Namespace, **overrides: Any) -> Any:
@@ -251,7 +255,7 @@ def _command_modules() -> list[Any]:
     """Commands that live in their own modules, each with `add_parser(subparsers)`."""
     import importlib
 
-    names = ("publish", "release", "notify", "verify")
+    names = ("publish", "release", "notify", "verify", "keygen")
     modules = []
     for name in names:
         try:

@@ -7,6 +7,7 @@
     │   ├── RegistryValueError  it answered a value that cannot be right (type, format, rule)
     │   └── AuthError           the token is missing, wrong, or lacks a permission
     ├── IntegrityError          downloaded bytes do not match the registry's size or SHA256
+    ├── SignatureError          a key cannot be read, or a signature does not verify
     ├── BudgetError             the site would exceed the GitLab Pages size budget
     └── PublishError            an upload, release or notification failed
 
@@ -47,6 +48,10 @@ class AuthError(SourceError):
 
 class IntegrityError(SiteBuilderError):
     """Raised when an artifact's bytes do not hash or measure to what the registry says."""
+
+
+class SignatureError(SiteBuilderError):
+    """Raised by `signing`: a key is missing, unreadable or locked, or a signature is bad."""
 
 
 class BudgetError(SiteBuilderError):

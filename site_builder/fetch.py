@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -85,9 +85,13 @@ class Fetcher:
 
     def fetch(self, catalog: Catalog) -> dict[str, Path]:
         """Make sure every hosted artifact is in the cache; map each SHA256 to its path."""
+        return self.fetch_pairs(catalog.hosted_artifacts())
+
+    def fetch_pairs(self, pairs: Iterable[tuple[Release, Artifact]]) -> dict[str, Path]:
+        """The same for any artifacts, each with its release."""
         self.cache.sweep()
         wanted: dict[str, tuple[Release, Artifact]] = {}
-        for release, artifact in catalog.hosted_artifacts():
+        for release, artifact in pairs:
             wanted.setdefault(artifact.sha256.lower(), (release, artifact))
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             held = list(pool.map(lambda pair: self.cache.holds(pair[1]), wanted.values()))

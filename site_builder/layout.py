@@ -14,10 +14,10 @@ import string
 from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit
 
+from .catalog import SUMS_NAME, SUMS_SIGNATURE_NAME
 from .errors import ConfigError
 
 DEFAULT_DOWNLOAD_PATH = "download/{version}/{file}"
-SUMS_NAME = "SHA256SUMS"
 
 # RFC 3986 path characters that need no escaping; `+` stays literal in a path.
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
@@ -91,6 +91,9 @@ class SiteLayout:
 
     def sums_path(self, version: str) -> str:
         return f"{self.version_folder(version)}/{SUMS_NAME}"
+
+    def signature_path(self, version: str) -> str:
+        return f"{self.version_folder(version)}/{SUMS_SIGNATURE_NAME}"
 
     @staticmethod
     def page_path(version: str) -> str:

@@ -21,6 +21,7 @@ from .output import join_within, write_files
 from .progress import download_progress
 from .render.machine import machine_files
 from .settings import Settings
+from .signing import PUBLIC_KEY_NAME, PublicKey, refuse_oversized, signed_catalog
 from .sources import Source, source_for
 from .timing import Stopwatch
 
@@ -36,6 +37,7 @@ class PreparedSite:
     cached: dict[str, Path]  # SHA256 → cache file
     compressed_cache: Path | None = None  # where `.gz`/`.br` copies are kept between builds
     legacy_links: bool = True
+    public_key: PublicKey | None = None  # the key every release's signature was checked with
 
 
 def prepare(
@@ -72,12 +74,20 @@ def prepare(
     if not catalog.releases:
         log.warning("%s has no published version of %r yet", source.describe(), package)
     check_budget(catalog, max_bytes=settings.max_site_size)  # before a byte is fetched
+    refuse_oversized(catalog)
     with _phase(stopwatch, "fetch"), \
             download_progress() if on_chunk is None else nullcontext(on_chunk) as hook:
-        cached = Fetcher(source, ArtifactCache(settings.cache_dir), on_chunk=hook).fetch(catalog)
+        fetcher = Fetcher(source, ArtifactCache(settings.cache_dir), on_chunk=hook)
+        # Signatures first: a version that fails them fails before its big files download.
+        signing_files = fetcher.fetch_pairs(catalog.signing_artifacts())
+        catalog = signed_catalog(catalog, lambda a: signing_files[a.sha256.lower()].read_bytes(),
+                                 public_key=settings.public_key,
+                                 require=settings.require_signatures)
+        cached = {**signing_files, **fetcher.fetch(catalog)}
     return PreparedSite(catalog=catalog, layout=layout, cached=cached,
                         compressed_cache=settings.cache_dir / "compressed",
-                        legacy_links=settings.legacy_links)
+                        legacy_links=settings.legacy_links,
+                        public_key=settings.public_key)
 
 
 def _phase(stopwatch: Stopwatch | None, name: str) -> AbstractContextManager[None]:
@@ -93,7 +103,15 @@ def write_site(prepared: PreparedSite, site_dir: Path) -> Compressed:
         path = layout.artifact_path(release.version, artifact.name)
         place(prepared.cached[artifact.sha256.lower()], join_within(site_dir, path))
         artifacts.append(path)
+    for release in catalog.releases:  # the registry's list and signature, byte for byte
+        from_registry = {layout.sums_path(release.version): release.sums,
+                         layout.signature_path(release.version): release.signature}
+        for path, signing_file in from_registry.items():
+            if release.hosted and signing_file is not None:
+                place(prepared.cached[signing_file.sha256.lower()], join_within(site_dir, path))
     write_files(site_dir, machine_files(catalog, layout, legacy_links=prepared.legacy_links))
+    if prepared.public_key is not None:
+        write_files(site_dir, {PUBLIC_KEY_NAME: prepared.public_key.file_bytes()})
     if not layout.site_url:
         # MkDocs writes `<urlset/>` without a site URL: invalid against the sitemap schema,
         # which wants at least one absolute <loc>. No sitemap is better than a broken one.

@@ -44,7 +44,8 @@ from .timing import Stopwatch
 log = logging.getLogger("mkdocs.plugins.downloads")
 
 # Site paths the plugin writes; a hand-written page there would shadow or be shadowed.
-RESERVED = ("latest.json", "latest.txt", "index.json", "feed.xml", "_redirects", "latest/")
+RESERVED = ("latest.json", "latest.txt", "index.json", "feed.xml", "_redirects", "latest/",
+            "minisign.pub")
 
 
 class DownloadsConfig(StrictConfig):  # an unknown option is an error naming the close one
@@ -62,6 +63,8 @@ class DownloadsConfig(StrictConfig):  # an unknown option is an error naming the
     strapi = c.Type(dict, default={})
     api_concurrency = c.Type(int, default=DEFAULT_API_CONCURRENCY)  # see settings.py
     legacy_links = c.Type(bool, default=True)
+    public_key = c.Optional(c.Type(str))  # minisign public key: verify every release with it
+    require_signatures = c.Optional(c.Type(bool))  # default: true when public_key is set
 
 
 class DownloadsPlugin(BasePlugin[DownloadsConfig]):
@@ -112,6 +115,7 @@ class DownloadsPlugin(BasePlugin[DownloadsConfig]):
             catalog,
             prepared.layout,
             description=settings.description or config.site_description or "",
+            public_key=prepared.public_key,
         )
         latest = catalog.latest
         config.extra["downloads"] = {

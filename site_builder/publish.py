@@ -29,9 +29,12 @@ from urllib.parse import unquote
 import httpx
 
 from .bounds import pause
+from .catalog import SIGNING_NAMES, SUMS_NAME, SUMS_SIGNATURE_NAME
 from .errors import AuthError, ConfigError, PublishError, SourceError
 from .gitlab import RETRY_STATUSES, GitLabClient, server_wait
 from .hashing import CHUNK, file_sha256
+from .render.machine import sums_text
+from .signing import SigningKey, trusted_comment
 
 log = logging.getLogger("mkdocs.plugins.downloads")
 
@@ -142,6 +145,16 @@ def check_names(package: str, version: str, files: Iterable[LocalFile]) -> None:
                         local.name, local.size)
 
 
+def refuse_signing_names(files: Iterable[LocalFile]) -> None:
+    """With --sign, the version's SHA256SUMS and its signature are written, never uploaded."""
+    for local in files:
+        if local.name in SIGNING_NAMES:
+            raise ConfigError(
+                f"{local.path} would be replaced by the {local.name} that --sign writes: "
+                "leave it out, or publish without --sign"
+            )
+
+
 class HashingReader:
     """The bytes of a file in chunks, hashed on the way; never the whole file in memory.
 
@@ -240,6 +253,34 @@ class Publisher:
         ):
             results = self._apply_status(files, results)
         return results
+
+    def sign(self, key: SigningKey, results: Sequence[Uploaded], folder: Path) -> list[Uploaded]:
+        """Write `SHA256SUMS` of the version's files and its signature into `folder`, and
+        upload both (skipped when the registry already holds the same bytes).
+
+        The list names every file the version now holds (the build requires exactly that),
+        with the SHA256 the registry stored, each checked against what was just uploaded.
+        """
+        state = version_state(self.client, self.package, self.version)
+        newest: dict[str, RemoteFile] = {}
+        for remote in state.files:
+            if remote.name not in SIGNING_NAMES and (
+                    remote.name not in newest or remote.id > newest[remote.name].id):
+                newest[remote.name] = remote
+        listed = ({n: f.sha256 for n, f in newest.items()} if state.listable
+                  else {r.name: r.sha256 for r in results})
+        for result in results:
+            if listed.get(result.name) != result.sha256:
+                raise PublishError(
+                    f"{result.name}: the registry serves other bytes than were uploaded "
+                    f"(SHA256 {listed.get(result.name) or 'none'}); nothing was signed: "
+                    "publish again"
+                )
+        sums = sums_text((listed[name], name) for name in sorted(listed))
+        signature = key.sign(sums, comment=trusted_comment(self.package, self.version))
+        (folder / SUMS_NAME).write_bytes(sums)
+        (folder / SUMS_SIGNATURE_NAME).write_bytes(signature)
+        return self.publish(collect_files([folder / SUMS_NAME, folder / SUMS_SIGNATURE_NAME]))
 
     def _existing_sha256(self, state: VersionState, local: LocalFile) -> str | None:
         """The local SHA256 when the registry already holds those bytes under that name."""

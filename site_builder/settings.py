@@ -20,6 +20,7 @@ import platformdirs
 from .budget import parse_size
 from .errors import ConfigError
 from .layout import DEFAULT_DOWNLOAD_PATH, SiteLayout
+from .signing import PUBLIC_KEY_VARIABLE, PublicKey, parse_public_key
 
 DEFAULT_MAX_SITE_SIZE = 1024**3  # GitLab.com's Pages limit; self-managed defaults to 100 MB
 DEFAULT_API_CONCURRENCY = 16  # API calls in flight at most; fewer while GitLab answers 429
@@ -43,6 +44,8 @@ class Settings:
     max_site_size: int = DEFAULT_MAX_SITE_SIZE
     api_concurrency: int = DEFAULT_API_CONCURRENCY
     legacy_links: bool = True  # old flat `/<project>/<file>` links answer 301 (links.py)
+    public_key: PublicKey | None = None  # the site's minisign key: the build verifies with it
+    require_signatures: bool = False  # True by default when a public key is set
 
     @property
     def layout(self) -> SiteLayout:
@@ -142,6 +145,21 @@ def _check(settings: Settings, options: Mapping[str, Any], where: Any) -> None:
         )
 
 
+def _signature_settings(public_key: Any, require: Any) -> dict[str, Any]:
+    """`public_key` parsed at the boundary; `require_signatures` defaults to having one."""
+    key = parse_public_key(str(public_key), source="public_key") if public_key else None
+    if require is not None and not isinstance(require, bool):
+        raise ConfigError(f"require_signatures must be true or false (got {require!r})")
+    if require and key is None:
+        raise ConfigError(
+            "require_signatures is true but no public key is set: add `public_key:` (the "
+            f"base64 line of minisign.pub) to mkdocs.yml, pass --public-key, or set "
+            f"{PUBLIC_KEY_VARIABLE}"
+        )
+    return {"public_key": key, "require_signatures": key is not None if require is None
+            else require}
+
+
 def resolve(
     options: Mapping[str, Any],
     *,
@@ -192,6 +210,9 @@ def resolve(
         max_site_size=parse_size(_first(options.get("max_site_size"), DEFAULT_MAX_SITE_SIZE)),
         api_concurrency=concurrency,
         legacy_links=bool(_first(options.get("legacy_links"), True)),
+        **_signature_settings(pick("public_key", PUBLIC_KEY_VARIABLE),
+                              _first(flags.get("require_signatures"),
+                                     options.get("require_signatures"))),
     )
     settings.layout  # validates download_path and the site URL early  # noqa: B018
     _check(settings, options, lambda name: _origin(name, flags, options, _ENV_NAMES.get(name)))

@@ -27,10 +27,13 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import brotli
 
+from .catalog import SIGNING_NAMES, SUMS_NAME, SUMS_SIGNATURE_NAME
+from .errors import SignatureError
 from .hashing import file_sha256
-from .layout import SUMS_NAME, url_path
+from .layout import url_path
 from .pages_server import lookup, read_rules
 from .redirects import MAX_BYTES, MAX_RULES, RedirectRules, Rule, parse_redirects, rule_problem
+from .signing import PUBLIC_KEY_NAME, PublicKey, comment_fields, parse_public_key
 
 ENCODINGS = {".gz": gzip.decompress, ".br": brotli.decompress}
 _IGNORED_SCHEMES = ("mailto", "tel", "javascript", "data", "blob", "about", "ftp", "sms")
@@ -47,14 +50,16 @@ class Report:
     pages: int = 0
     links: int = 0
     rules: int = 0
+    signatures: int = 0
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
     def summary(self, site: Path) -> str:
+        signed = f", {self.signatures} signatures verify" if self.signatures else ""
         return (f"{site}: {self.artifacts} artifacts match their checksums, {self.links} links "
-                f"in {self.pages} pages resolve, {self.rules} redirect rules are valid")
+                f"in {self.pages} pages resolve, {self.rules} redirect rules are valid{signed}")
 
 
 @dataclass
@@ -85,9 +90,10 @@ class _Site:
 
 
 def verify_site(
-    root: Path, *, site_url: str | None = None, default_site_url: str | None = None
+    root: Path, *, site_url: str | None = None, default_site_url: str | None = None,
+    public_key: PublicKey | None = None,
 ) -> Report:
-    """Every check on the site in `root`.
+    """Every check on the site in `root`; every signature too when `public_key` is given.
 
     The site URL (its path is the prefix `_redirects` rules carry) is `site_url`, else the
     one the build wrote into index.json, else `default_site_url`, else guessed from the rules.
@@ -106,8 +112,9 @@ def verify_site(
     check_indexes(site, problems)
     redirected = {path for rule in rules if (path := _strip(site, rule.source)) is not None}
     pages, links = check_links(site, problems, redirected=redirected)
+    signatures = check_signatures(site, public_key, problems) if public_key else 0
     return Report(problems=tuple(problems), artifacts=artifact_count, pages=pages, links=links,
-                  rules=len(rules))
+                  rules=len(rules), signatures=signatures)
 
 
 # -- checksums -------------------------------------------------------------------------------
@@ -154,7 +161,7 @@ def check_checksums(site: _Site, problems: list[str]) -> int:
             _check_sidecar(site, path, original, problems)
         elif _sums_of_folder(site, path, listed):
             continue
-        elif path.name != SUMS_NAME and not sums_folders.isdisjoint(path.parents):
+        elif path.name not in SIGNING_NAMES and not sums_folders.isdisjoint(path.parents):
             problems.append(f"{site.rel(path)} is not listed in its {SUMS_NAME}")
     return len(listed)
 
@@ -184,6 +191,42 @@ def _check_encoded(site: _Site, copy: Path, original: Path, problems: list[str])
     if not same:
         problems.append(f"{site.rel(copy)} does not decompress to {site.rel(original)}; "
                         "GitLab Pages would serve it instead")
+
+
+# -- signatures ------------------------------------------------------------------------------
+
+def check_signatures(site: _Site, public_key: PublicKey, problems: list[str]) -> int:
+    """minisign.pub is the given key; every SHA256SUMS.minisig verifies over the SHA256SUMS
+    beside it; every release index.json calls signed has one, made for that version."""
+    published = site.file(PUBLIC_KEY_NAME)
+    try:
+        if published is None or parse_public_key(published.read_text("utf-8")) != public_key:
+            problems.append(f"{PUBLIC_KEY_NAME} is missing or is not the key {public_key.key_id}")
+    except SignatureError as e:
+        problems.append(f"{PUBLIC_KEY_NAME}: {e}")
+    made_for: dict[str, dict[str, str]] = {}
+    for signature in sorted(site.root.rglob(SUMS_SIGNATURE_NAME)):
+        sums = signature.with_name(SUMS_NAME)
+        label = site.rel(sums)
+        try:
+            comment = public_key.verify(sums.read_bytes() if sums.is_file() else b"",
+                                        signature.read_bytes(), label=label)
+        except SignatureError as e:
+            problems.append(str(e))
+            continue
+        made_for[site.rel(signature)] = comment_fields(comment)
+    index = _load_json(site, "index.json", [])
+    for record in (index.get("releases") or []) if isinstance(index, dict) else []:
+        if not isinstance(record, dict) or not record.get("signed"):
+            continue
+        where, path = f"index.json: {record.get('version')}", record.get("signature")
+        fields = made_for.get(str(path)) if path else None
+        if path and fields is None:
+            problems.append(f"{where} is signed, but {path} is missing or does not verify")
+        elif fields and (fields.get("version"), fields.get("package")) != (
+                record.get("version"), record.get("package")):
+            problems.append(f"{where}: {path} was signed for another version ({fields})")
+    return len(made_for)
 
 
 # -- latest.json, index.json, latest.txt -----------------------------------------------------

@@ -84,8 +84,9 @@ def test_latest_json_shape(sample, build, project: Path) -> None:
     assert build("--site-url", "https://group.gitlab.io/speech-to-text/").code == 0
     latest = json.loads((project / "public" / "latest.json").read_text())
     assert set(latest) == {"package", "version", "channel", "prerelease", "released_at", "page",
-                           "files"}
+                           "files", "signature", "signed"}
     assert latest["channel"] == "stable"
+    assert latest["signature"] is None and latest["signed"] is False  # no key, no signature
     assert latest["package"] == "VoiceInput"
     assert latest["version"] == "v1.10.0"
     assert latest["prerelease"] is False

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..signing import PUBLIC_KEY_VARIABLE, parse_public_key
 from ..verify import verify_site
 
 
@@ -25,6 +26,10 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--site-url", metavar="URL",
                         help="public URL of the site (default: read from index.json, "
                              "else $CI_PAGES_URL)")
+    parser.add_argument("--public-key", metavar="KEY",
+                        help="also check every SHA256SUMS.minisig with this minisign public "
+                             "key (its base64 line, or minisign.pub; default: "
+                             "$MINISIGN_PUBLIC_KEY)")
     parser.set_defaults(run=run)
 
 
@@ -32,8 +37,10 @@ def run(args: argparse.Namespace) -> int:
     site = Path(args.dir)
     if not (site / "index.html").is_file():
         raise ConfigError(f"{site} is not a built site (no index.html): pass the output folder")
+    key_text = args.public_key or os.environ.get(PUBLIC_KEY_VARIABLE, "")
+    key = parse_public_key(key_text, source="--public-key") if key_text else None
     report = verify_site(site, site_url=args.site_url,
-                         default_site_url=os.environ.get("CI_PAGES_URL"))
+                         default_site_url=os.environ.get("CI_PAGES_URL"), public_key=key)
     if report.ok:
         print(f"ok: {report.summary(site)}")
         return 0

@@ -13,6 +13,7 @@ import logging
 import posixpath
 import uuid
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,7 +21,7 @@ from markupsafe import escape
 
 from ..catalog import Catalog, Release
 from ..hashing import sums_line
-from ..layout import SUMS_NAME, SiteLayout, url_path
+from ..layout import SiteLayout, url_path
 from .links import alias_files, redirect_rules
 from .notes import notes_html
 
@@ -60,27 +61,43 @@ def release_record(release: Release, layout: SiteLayout) -> dict[str, Any]:
     }
     if not release.hosted:
         record["hosted"] = False
+    record.update(signature_fields(release, layout))
     return record
+
+
+def signature_fields(release: Release, layout: SiteLayout) -> dict[str, Any]:
+    """Where the release's minisign signature is on the site (or null), and whether the build
+    verified it with the site's public key."""
+    fields: dict[str, Any] = {"signature": None}
+    if release.hosted and release.signature is not None:
+        fields["signature"] = path = layout.signature_path(release.version)
+        if url := layout.url(path):
+            fields["signature_url"] = url
+    fields["signed"] = release.signed
+    return fields
 
 
 def _json(value: Any) -> bytes:
     return (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
+def sums_text(entries: Iterable[tuple[str, str]]) -> bytes:
+    """A `SHA256SUMS` of `(sha256, name)` pairs, in the order given."""
+    return "".join(sums_line(sha256, name) for sha256, name in entries).encode("utf-8")
+
+
 def checksum_files(release: Release, layout: SiteLayout) -> dict[str, bytes]:
     """`SHA256SUMS` for the version folder and a `<file>.sha256` beside every file.
 
     A registry file that already has one of these names is published as it is and wins:
-    it is the team's own, and overwriting it would change bytes they uploaded.
+    it is the team's own, and overwriting it would change bytes they uploaded. The
+    registry's `SHA256SUMS` (signed, or checked against the files) is placed from the cache.
     """
     names = {a.name for a in release.files}
     out: dict[str, bytes] = {}
-    if SUMS_NAME in names:
-        log.warning("%s %s ships its own %s; publishing it instead of ours",
-                    release.package, release.version, SUMS_NAME)
-    else:
-        listed = "".join(sums_line(a.sha256, a.name) for a in release.files)
-        out[layout.sums_path(release.version)] = listed.encode("utf-8")
+    if release.sums is None:
+        out[layout.sums_path(release.version)] = sums_text(
+            (a.sha256, a.name) for a in release.files)
     for artifact in release.files:
         sidecar = f"{artifact.name}.sha256"
         if sidecar in names:

@@ -17,6 +17,7 @@ import json
 import posixpath
 import re
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -27,6 +28,7 @@ import jinja2
 
 from ..catalog import Artifact, Catalog, Release, neighbours
 from ..layout import SiteLayout, relative_href
+from ..signing import PUBLIC_KEY_NAME, PublicKey, trusted_comment
 from .machine import iso
 from .notes import notes_html
 
@@ -183,13 +185,57 @@ class FileView:
         return posixpath.basename(self.name)
 
 
+@dataclass(frozen=True, slots=True)
+class SignedFiles:
+    sums_href: str
+    signature_href: str
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureView:
+    """The site's public key as a page shows it (templates/_signature.html)."""
+
+    key: PublicKey
+    layout: SiteLayout
+    href: Callable[[str], str]
+
+    @property
+    def key_id(self) -> str:
+        return self.key.key_id
+
+    @property
+    def line(self) -> str:
+        return self.key.line
+
+    @property
+    def command(self) -> str:
+        """The check, as minisign's own docs write it; the base64 line needs no shell quoting."""
+        return f"minisign -Vm SHA256SUMS -P {self.key.line}"
+
+    @property
+    def pub_href(self) -> str:
+        return self.href(PUBLIC_KEY_NAME)
+
+    def files(self, release: Release) -> SignedFiles | None:
+        if not (release.hosted and release.signature):
+            return None
+        return SignedFiles(self.href(self.layout.sums_path(release.version)),
+                           self.href(self.layout.signature_path(release.version)))
+
+    @staticmethod
+    def comment(release: Release) -> str:
+        return trusted_comment(release.package, release.version)
+
+
 class PageRenderer:
     """Renders generated page bodies for one catalogue and layout."""
 
-    def __init__(self, catalog: Catalog, layout: SiteLayout, *, description: str = "") -> None:
+    def __init__(self, catalog: Catalog, layout: SiteLayout, *, description: str = "",
+                 public_key: PublicKey | None = None) -> None:
         self.catalog = catalog
         self.layout = layout
         self.description = description
+        self.public_key = public_key
         self._by_source = {version_page_source(r.version): r for r in catalog.releases}
         self._neighbours = neighbours(catalog.releases)  # previous/next within a channel
 
@@ -241,6 +287,7 @@ class PageRenderer:
             notes=notes,
             example=example_file,
             primary=primary_file,
+            signing=SignatureView(self.public_key, self.layout, href) if self.public_key else None,
             **extra,
         )
 
