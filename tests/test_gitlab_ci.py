@@ -16,12 +16,16 @@ CI_FILE = Path(__file__).resolve().parent.parent / ".gitlab-ci.yml"
 CONFIG: dict[str, Any] = yaml.safe_load(CI_FILE.read_text(encoding="utf-8"))
 RESERVED = {"default", "stages", "variables", "workflow", "include", "image", "cache"}
 JOBS = {name: job for name, job in CONFIG.items() if name not in RESERVED}
+DEPLOY = next(name for name, job in JOBS.items() if "pages" in job)  # the `pages:` keyword
 
 # Pipelines as GitLab describes them with predefined variables.
 TAG = {"CI_COMMIT_TAG": "v1.2.0", "CI_PIPELINE_SOURCE": "push", "CI_DEFAULT_BRANCH": "main"}
+PRE_TAG = {**TAG, "CI_COMMIT_TAG": "2.0.0-rc.1"}
+OTHER_TAG = {**TAG, "CI_COMMIT_TAG": "docs-fix"}
 DEFAULT_BRANCH = {"CI_COMMIT_BRANCH": "main", "CI_PIPELINE_SOURCE": "push",
                   "CI_DEFAULT_BRANCH": "main"}
 SCHEDULE = {**DEFAULT_BRANCH, "CI_PIPELINE_SOURCE": "schedule"}
+OTHER_SCHEDULE = {**SCHEDULE, "CI_COMMIT_BRANCH": "old-release"}
 FEATURE = {"CI_COMMIT_BRANCH": "fix-typo", "CI_PIPELINE_SOURCE": "push",
            "CI_DEFAULT_BRANCH": "main"}
 MERGE_REQUEST = {"CI_PIPELINE_SOURCE": "merge_request_event", "CI_DEFAULT_BRANCH": "main",
@@ -29,25 +33,30 @@ MERGE_REQUEST = {"CI_PIPELINE_SOURCE": "merge_request_event", "CI_DEFAULT_BRANCH
 STRAPI = {"STRAPI_URL": "https://cms.example.com"}
 
 
-def _value(term: str, env: dict[str, str]) -> str:
+def _value(term: str, env: dict[str, str]) -> str | None:
+    """A variable's value (None when undefined, as GitLab's `null`) or a quoted string."""
     term = term.strip()
     if term.startswith("$"):
-        return env.get(term[1:], "")
-    return term.strip("\"'")
+        return env.get(term[1:])
+    return None if term == "null" else term.strip("\"'")
 
 
 def _condition(expression: str, env: dict[str, str]) -> bool:
-    """The subset of GitLab's `rules:if` this file uses: $VAR, ==, !=, && and ||."""
+    """The subset of GitLab's `rules:if` this file uses: $VAR, ==, !=, =~ /re/, && and ||."""
     for alternative in expression.split("||"):
         results = []
         for atom in alternative.split("&&"):
-            if "==" in atom or "!=" in atom:
+            if "=~" in atom:
+                left, pattern = atom.split("=~")
+                regex = pattern.strip().removeprefix("/").removesuffix("/")
+                results.append(re.search(regex, _value(left, env) or "") is not None)
+            elif "==" in atom or "!=" in atom:
                 operator = "==" if "==" in atom else "!="
                 left, right = atom.split(operator)
                 equal = _value(left, env) == _value(right, env)
                 results.append(equal if operator == "==" else not equal)
             else:
-                results.append(_value(atom, env) != "")
+                results.append(bool(_value(atom, env)))
         if all(results):
             return True
     return False
@@ -77,11 +86,37 @@ def script_lines() -> list[tuple[str, str]]:
 
 
 def test_the_four_jobs_exist_in_stage_order() -> None:
-    """test, pages, release and notify run in that order of stages."""
+    """test, the deploy job, release and notify run in that order of stages."""
     stages = CONFIG["stages"]
-    order = [stages.index(JOBS[name]["stage"]) for name in ("test", "pages", "release", "notify")]
+    order = [stages.index(JOBS[name]["stage"]) for name in ("test", DEPLOY, "release", "notify")]
     assert order == sorted(order) and len(set(order[:3])) == 3
-    assert "pages" in JOBS["release"]["needs"] and "pages" in JOBS["notify"]["needs"]
+
+
+def test_the_deploy_job_has_a_name_that_says_what_it_does() -> None:
+    """GitLab 17.9+ deploys from the `pages:` keyword; the job is not merely named `pages`,
+    and the file says what to do on older GitLab."""
+    assert DEPLOY != "pages" and "pages" not in JOBS
+    text = CI_FILE.read_text()
+    assert "17.9" in text and "rename this job to `pages`" in text
+
+
+def test_later_jobs_fetch_no_site_artifact() -> None:
+    """release and notify wait for the deploy but download none of the site (up to
+    max_site_size); notify reads latest.json from the deployed site."""
+    for name in ("release", "notify"):
+        assert JOBS[name]["needs"] == [{"job": DEPLOY, "artifacts": False}]
+    notify = " ".join(JOBS["notify"]["script"])
+    assert "index.json" in notify and "--from-site \"$CI_PAGES_URL\"" in notify
+    assert "time.monotonic() + 600" in notify  # the wait has a deadline
+
+
+def test_deploys_are_ordered_and_caches_cheap() -> None:
+    """One resource group serializes deploy jobs; the build runs inside that job."""
+    deploy = JOBS[DEPLOY]
+    assert deploy["resource_group"]
+    assert any(" build" in line for line in deploy["script"])
+    assert "oldest_first" in CI_FILE.read_text()
+    assert deploy["variables"]["CACHE_COMPRESSION_LEVEL"] == "fastest"
 
 
 def test_test_job_runs_pytest_everywhere() -> None:
@@ -95,15 +130,23 @@ def test_test_job_runs_pytest_everywhere() -> None:
 @pytest.mark.parametrize(
     ("job", "env", "expected"),
     [
-        ("pages", TAG, True),
-        ("pages", DEFAULT_BRANCH, True),
-        ("pages", SCHEDULE, True),
-        ("pages", FEATURE, False),
-        ("pages", MERGE_REQUEST, False),
+        (DEPLOY, TAG, True),
+        (DEPLOY, PRE_TAG, True),
+        (DEPLOY, OTHER_TAG, False),
+        (DEPLOY, DEFAULT_BRANCH, True),
+        (DEPLOY, SCHEDULE, True),
+        (DEPLOY, OTHER_SCHEDULE, False),
+        (DEPLOY, FEATURE, False),
+        (DEPLOY, MERGE_REQUEST, False),
         ("release", TAG, True),
+        ("release", PRE_TAG, True),
+        ("release", OTHER_TAG, False),
         ("release", DEFAULT_BRANCH, False),
         ("release", SCHEDULE, False),
         ("notify", {**TAG, **STRAPI}, True),
+        ("notify", {**PRE_TAG, **STRAPI}, False),
+        ("notify", {**OTHER_TAG, **STRAPI}, False),
+        ("notify", {**TAG, "STRAPI_URL": ""}, False),
         ("notify", TAG, False),
         ("notify", {**DEFAULT_BRANCH, **STRAPI}, False),
         ("notify", {**SCHEDULE, **STRAPI}, False),
@@ -111,13 +154,14 @@ def test_test_job_runs_pytest_everywhere() -> None:
     ids=lambda v: v if isinstance(v, str) else None,
 )
 def test_rules(job: str, env: dict[str, str], expected: bool) -> None:
-    """pages: tags, default branch, schedules; release: tags; notify: tags with STRAPI_URL."""
+    """deploy: version tags and the default branch (its schedules too, no other branch's);
+    release: version tags; notify: stable version tags with STRAPI_URL."""
     assert runs(job, env) is expected
 
 
 def test_pages_publishes_public_old_and_new_style() -> None:
     """`pages: {publish: public}` for GitLab 17.9+, and `artifacts: paths: [public]` before."""
-    pages = JOBS["pages"]
+    pages = JOBS[DEPLOY]
     assert pages["pages"]["publish"] == "public"
     assert "public" in pages["artifacts"]["paths"]
     assert any("--output public" in line for _, line in script_lines() if "build" in line)
@@ -125,8 +169,8 @@ def test_pages_publishes_public_old_and_new_style() -> None:
 
 def test_pages_caches_the_download_cache() -> None:
     """The folder `--cache-dir` names is the folder the job caches, under a fixed key."""
-    pages = JOBS["pages"]
-    build = next(line for job, line in script_lines() if job == "pages" and " build" in line)
+    pages = JOBS[DEPLOY]
+    build = next(line for job, line in script_lines() if job == DEPLOY and " build" in line)
     cache_dir = shlex.split(build)[shlex.split(build).index("--cache-dir") + 1]
     assert pages["cache"]["paths"] == [cache_dir] == [".cache/site-builder"]
     assert pages["cache"]["key"] and "$" not in str(pages["cache"]["key"])
