@@ -129,9 +129,15 @@ def test_ci_publishes_signed_and_pages_builds_verified(
     verified = run_cli("verify", str(public), "--public-key", str(tmp_path / "keys/minisign.pub"))
     assert verified.code == 0 and "2 signatures verify" in verified.out, verified.out
 
+    (public / "download/v1.0.0/SHA256SUMS.minisig").write_bytes(
+        (public / "download/v1.1.0/SHA256SUMS.minisig").read_bytes())  # a signature moved
+    moved = run_cli("verify", str(public), "--public-key", public_line(tmp_path))
+    assert moved.code == 1 and "download/v1.0.0/SHA256SUMS: the signature does not verify" \
+        in moved.out, moved.out
+
     secrets = [PASSWORD, JOB_TOKEN, key_file.read_text().splitlines()[1]]
     secrets += [secrets[2][i:i + 24] for i in range(0, len(secrets[2]) - 24, 24)]
-    logs = "".join(r.out + r.err for r in [*shown, result, verified]) + caplog.text
+    logs = "".join(r.out + r.err for r in [*shown, result, verified, moved]) + caplog.text
     assert not [s for s in secrets if s in logs]
     for path in public.rglob("*"):
         if path.is_file():

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from site_builder.errors import SignatureError
+from site_builder.errors import ConfigError, SignatureError
+from site_builder.settings import resolve
 from site_builder.signing import (
     check_signed_sums,
     generate_key_pair,
@@ -196,3 +197,16 @@ def test_keygen_command(run_cli: Callable[..., CliResult], tmp_path: Path,
     locked = run_cli("keygen", "--output", str(tmp_path / "other"))
     assert locked.code == 1 and "--no-password" in locked.error
     assert not (tmp_path / "other" / "minisign.key").exists()
+
+
+def test_require_signatures_follows_the_public_key(tmp_path: Path) -> None:
+    """A key makes signatures required unless turned off; requiring them without a key is an
+    error that says where to put one."""
+    line = generate_key_pair(tmp_path, password=None).line
+    assert resolve({"public_key": line}, env={}).require_signatures is True
+    assert resolve({"public_key": line, "require_signatures": False},
+                   env={}).require_signatures is False
+    assert resolve({}, env={"MINISIGN_PUBLIC_KEY": line}).public_key is not None
+    assert resolve({}, env={}).require_signatures is False
+    with pytest.raises(ConfigError, match="no public key is set"):
+        resolve({"require_signatures": True}, env={})
