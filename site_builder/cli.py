@@ -65,6 +65,8 @@ class CommandParser(argparse.ArgumentParser):
             names = re.findall(r"'([^']*)'", choice[2])
             message += ";" + (did_you_mean(choice[1], names).replace("`", "")
                               or f" see {self.prog} --help")
+        elif "--help" not in message and "did you mean" not in message and ";" not in message:
+            message += f"; see {self.prog} --help"  # every usage error says what to do
         super().error(message)
 
 
@@ -319,6 +321,13 @@ _MKDOCS_CONFIG_ERROR = re.compile(
 
 def plain_config_error(message: str, config: str) -> str:
     """MkDocs' `Config value 'plugins': Plugin 'downloads' option 'kep': …` as `mkdocs.yml: …`."""
+    missing = re.search(r'The "([^"]+)" plugin is not installed', message)
+    if missing:  # `- download:` for `- downloads:`
+        from importlib.metadata import entry_points
+
+        installed = [e.name for e in entry_points(group="mkdocs.plugins")]
+        message += ";" + (did_you_mean(missing[1], installed) or
+                          " check the name under `plugins:`, or pip install the plugin")
     match = _MKDOCS_CONFIG_ERROR.match(message)
     if match is None:
         return message

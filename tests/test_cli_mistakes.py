@@ -294,3 +294,27 @@ def test_bad_flag_values_are_usage_errors(run_cli: Callable[..., CliResult],
 def test_site_url_needs_a_host(build: Callable[..., CliResult], built: FolderRegistry) -> None:
     result = build("--site-url", "https://")
     assert result.code == 1 and "must be an https:// (or http://) URL with a host" in result.error
+
+
+def test_misspelt_plugin_name_suggests_downloads(run_cli: Callable[..., CliResult],
+                                                 project: Path) -> None:
+    """`- download:` under `plugins:`: MkDocs says it is not installed; we say which is."""
+    config = project / "mkdocs.yml"
+    config.write_text(config.read_text(encoding="utf-8").replace("- downloads:", "- download:"),
+                      encoding="utf-8")
+    result = run_cli("build", "--config", str(config))
+    assert result.code == 1
+    assert result.error.endswith('The "download" plugin is not installed; did you mean '
+                                 "`downloads`?")
+
+
+@pytest.mark.parametrize(("args", "last_line"), [
+    ((), "site-builder: error: the following arguments are required: COMMAND; "
+         "see site-builder --help"),
+    (("publish",), "site-builder publish: error: the following arguments are required: PATH; "
+                   "see site-builder publish --help"),
+])
+def test_missing_arguments_point_at_help(run_cli: Callable[..., CliResult],
+                                         args: tuple[str, ...], last_line: str) -> None:
+    result = run_cli(*args)
+    assert result.code == 2 and result.err.strip().splitlines()[-1] == last_line
