@@ -269,6 +269,10 @@ class Publisher:
                 newest[remote.name] = remote
         listed = ({n: f.sha256 for n, f in newest.items()} if state.listable
                   else {r.name: r.sha256 for r in results})
+        if not state.listable:
+            log.warning("the version's files cannot be listed (a hidden package, or a deploy "
+                        "token): %s names only the files of this run; the build refuses the "
+                        "version if it holds others", SUMS_NAME)
         for result in results:
             if listed.get(result.name) != result.sha256:
                 raise PublishError(

@@ -239,3 +239,23 @@ def test_a_minisign_made_key_publishes_and_builds(
     checked = minisign_verify(project / "public/download/v1.1.0", "-p",
                               str(tmp_path / "mine.pub"))
     assert checked.returncode == 0, checked.stderr
+
+
+def test_sign_refuses_before_any_request(
+    gitlab: FakeGitLab, key_file: Path, run_cli: Run, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A SHA256SUMS among the files, or a wrong password: one error line, nothing sent."""
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    (dist / "app.zip").write_bytes(b"app")
+    (dist / "SHA256SUMS").write_bytes(b"mine")
+    args = ("publish", str(dist), "--package", "VoiceInput", "--version", "v1.0.0", "--sign")
+    clash = run_cli(*args)
+    assert clash.code == 1 and "--sign writes" in clash.error
+    (dist / "SHA256SUMS").unlink()
+    monkeypatch.setenv("MINISIGN_PASSWORD", "not-the-password")
+    locked = run_cli(*args)
+    assert locked.code == 1 and "does not unlock the secret key" in locked.error
+    assert "not-the-password" not in locked.out + locked.err
+    assert gitlab.requests == []
