@@ -109,7 +109,10 @@ def write_site(prepared: PreparedSite, site_dir: Path) -> Compressed:
         for path, signing_file in from_registry.items():
             if release.hosted and signing_file is not None:
                 place(prepared.cached[signing_file.sha256.lower()], join_within(site_dir, path))
-    write_files(site_dir, machine_files(catalog, layout, legacy_links=prepared.legacy_links))
+    pages = frozenset(p.relative_to(site_dir).as_posix() for p in site_dir.rglob("*")
+                      if p.is_file())
+    write_files(site_dir, machine_files(catalog, layout, legacy_links=prepared.legacy_links,
+                                        existing=pages))
     if prepared.public_key is not None:
         write_files(site_dir, {PUBLIC_KEY_NAME: prepared.public_key.file_bytes()})
     if not layout.site_url:

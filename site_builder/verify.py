@@ -417,6 +417,10 @@ def check_redirects(site: _Site, problems: list[str]) -> None:
     if len(rules) > MAX_RULES:
         problems.append(f"_redirects has {len(rules)} rules; GitLab Pages reads the first "
                         f"{MAX_RULES}")
+    if site.prefix and rules and not any(
+            (r.source + "/").startswith(site.prefix + "/") for r in rules):
+        problems.append(f"_redirects has no rule under {site.prefix}/, so at that address every "
+                        "latest/download link answers 404: build with the site URL")
     served = read_rules(site.root)  # what Pages answers with: nothing when the file is ignored
     for n, rule in enumerate(rules[:MAX_RULES], start=1):
         where = f"_redirects rule {n} ({rule.source} {rule.target} {rule.status})"

@@ -186,6 +186,25 @@ def test_hostile_names_never_become_wildcards() -> None:
     assert not any(" " in r.source for r in rules.rules)
 
 
+def test_old_links_never_name_the_sites_own_files() -> None:
+    """A registry file called `feed.xml` or `about` would be shadowed: it gets no old link."""
+    catalog = catalog_of({"v1.0.0": ["feed.xml", "about", "App-v1.0.0.zip"]})
+    layout = SiteLayout(site_url=SITE_URL)
+    text = machine_files(catalog, layout, existing=frozenset({"about/index.html"}))["_redirects"]
+    sources = {line.split(" ")[0] for line in text.decode().splitlines()}
+    assert f"{PREFIX}/App-v1.0.0.zip" in sources and "/App-v1.0.0.zip" in sources
+    assert not sources & {f"{PREFIX}/feed.xml", "/feed.xml", f"{PREFIX}/about", "/about"}
+
+
+def test_verify_says_when_no_rule_carries_the_prefix(unaddressed: Path, tmp_path: Path,
+                                                     run_cli) -> None:
+    """A site built without its URL, checked for group.gitlab.io/<project>/: one clear line."""
+    result = run_cli("verify", str(unaddressed), "--site-url", SITE_URL)
+    assert result.code == 1
+    assert f"_redirects has no rule under {PREFIX}/" in result.out
+    assert run_cli("verify", str(unaddressed)).code == 0
+
+
 # -- without a site URL ----------------------------------------------------------------------
 
 @pytest.fixture(scope="module")

@@ -31,6 +31,7 @@ from __future__ import annotations
 import logging
 import posixpath
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from ..catalog import Artifact, Catalog, Release, alias_name
@@ -135,14 +136,25 @@ def alias_links(catalog: Catalog, layout: SiteLayout) -> list[Link]:
             for alias, dest in links.items()]
 
 
-def legacy_links(catalog: Catalog, layout: SiteLayout) -> list[Link]:
-    """The flat `/<file>` of a hand-made site → `download/<version>/<file>`, newest first."""
+def _shadowed(name: str, taken: AbstractSet[str]) -> bool:
+    """Whether GitLab Pages would serve a file of the site for `/<name>` (files win)."""
+    bare = name.rstrip("/")
+    return name.split("/")[0] in _SITE_FOLDERS or any(
+        candidate in taken for candidate in (bare, f"{bare}.html", f"{bare}/index.html"))
+
+
+def legacy_links(catalog: Catalog, layout: SiteLayout, *,
+                 taken: AbstractSet[str] = frozenset()) -> list[Link]:
+    """The flat `/<file>` of a hand-made site → `download/<version>/<file>`, newest first.
+
+    A name the site itself serves (`taken`: its pages and machine files) gets no link.
+    """
     links: dict[str, Link] = {}
     for release in catalog.releases:
         if not release.hosted:
             continue
         for artifact in release.files:
-            if artifact.name.split("/")[0] in _SITE_FOLDERS or artifact.name in links:
+            if artifact.name in links or _shadowed(artifact.name, taken):
                 continue
             dest = layout.artifact_path(release.version, artifact.name)
             links[artifact.name] = Link(artifact.name, dest, LEGACY_STATUS)
@@ -160,13 +172,17 @@ def _rules(links: list[Link], layout: SiteLayout, prefix: str) -> list[str]:
     return rules
 
 
-def redirect_rules(catalog: Catalog, layout: SiteLayout, *, legacy: bool = True) -> bytes:
-    """`_redirects`: every stable link in both forms, the most useful first, within limits."""
+def redirect_rules(catalog: Catalog, layout: SiteLayout, *, legacy: bool = True,
+                   taken: AbstractSet[str] = frozenset()) -> bytes:
+    """`_redirects`: every stable link in both forms, the most useful first, within limits.
+
+    `taken`: the site's own paths, which an old flat link must not name.
+    """
     prefix = layout.prefix
     forms = [prefix, ""] if prefix else [""]
     groups: list[tuple[str, list[Link]]] = [("latest/download", alias_links(catalog, layout))]
     if legacy:
-        groups.append(("old flat link", legacy_links(catalog, layout)))
+        groups.append(("old flat link", legacy_links(catalog, layout, taken=taken)))
     sets = [(what, form, _rules(links, layout, form)) for what, links in groups for form in forms]
     skipped = sum(len(links) for _, links in groups) * len(forms) - sum(len(r) for *_, r in sets)
     if skipped:

@@ -179,9 +179,17 @@ def atom_feed(catalog: Catalog, layout: SiteLayout) -> bytes:
 
 
 def machine_files(
-    catalog: Catalog, layout: SiteLayout, *, legacy_links: bool = True
+    catalog: Catalog,
+    layout: SiteLayout,
+    *,
+    legacy_links: bool = True,
+    existing: frozenset[str] = frozenset(),
 ) -> dict[str, bytes]:
-    """Every file of the output tree that is not an HTML page or an artifact."""
+    """Every file of the output tree that is not an HTML page or an artifact.
+
+    `existing`: site paths already written (pages, assets); with these files an old flat
+    link that a file would shadow gets no rule.
+    """
     out: dict[str, bytes] = {}
     for release in catalog.releases:
         if release.hosted:
@@ -201,6 +209,7 @@ def machine_files(
     )
     out["feed.xml"] = atom_feed(catalog, layout)
     out.update(alias_files(catalog, layout))
-    out["_redirects"] = redirect_rules(catalog, layout, legacy=legacy_links)
     out["latest/index.html"] = latest_page(catalog, layout)
+    out["_redirects"] = redirect_rules(catalog, layout, legacy=legacy_links,
+                                       taken=existing | out.keys())
     return out
