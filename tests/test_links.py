@@ -274,3 +274,13 @@ def test_version_pages_link_neighbours_in_their_own_channel(site: Path) -> None:
         "Previous version v1.0.0 All releases Next version v1.10.0")
     rc = page("v2.0.0-rc.1").select_one("nav.sb-neighbours")
     assert rc is not None and "v1.10.0" not in rc.get_text()
+
+
+def test_a_build_without_a_site_url_warns_once(registry, build) -> None:  # type: ignore[no-untyped-def]
+    """One warning line says what is missing and what to do; the build still succeeds."""
+    registry.add("v1.0.0", {"App-v1.0.0.zip": b"one"}, package="VoiceInput")
+    result = build()
+    assert result.code == 0, result.err
+    warnings = [line for line in result.err.splitlines() if "no site URL" in line]
+    assert len(warnings) == 1 and "--site-url" in warnings[0]
+    assert "no site URL" not in build("--site-url", SITE_URL).err
