@@ -28,6 +28,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import minisign
 
@@ -376,9 +377,11 @@ def signed_catalog(
                 )
             log.warning("%s is not signed; it is published marked unsigned", label)
         releases.append(_unverified(release, read, files))
-    return dataclasses.replace(catalog, releases=tuple(releases),
-                               latest=_same(releases, catalog.latest),
-                               latest_prerelease=_same(releases, catalog.latest_prerelease))
+    # Every field that points at a release (latest, latest_prerelease…) gets the checked one.
+    checked = {r.version: r for r in releases}
+    heads: dict[str, Any] = {f.name: checked[value.version] for f in dataclasses.fields(catalog)
+                             if isinstance(value := getattr(catalog, f.name), Release)}
+    return dataclasses.replace(catalog, releases=tuple(releases), **heads)
 
 
 def _unverified(release: Release, read: Callable[[Artifact], bytes],
@@ -398,9 +401,3 @@ def _unverified(release: Release, read: Callable[[Artifact], bytes],
                         "SHA256s; publishing the site's own instead", label)
     return dataclasses.replace(release, sums=release.sums if keep else None,
                                signature=release.signature if keep else None, signed=False)
-
-
-def _same(releases: list[Release], wanted: Release | None) -> Release | None:
-    if wanted is None:
-        return None
-    return next(r for r in releases if r.version == wanted.version)

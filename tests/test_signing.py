@@ -8,10 +8,12 @@ import io
 import stat
 import subprocess
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from site_builder.catalog import Artifact, PackageVersion, build_catalog
 from site_builder.errors import ConfigError, SignatureError
 from site_builder.settings import resolve
 from site_builder.signing import (
@@ -20,6 +22,7 @@ from site_builder.signing import (
     load_signing_key,
     parse_public_key,
     parse_sums,
+    signed_catalog,
     trusted_comment,
 )
 
@@ -210,3 +213,37 @@ def test_require_signatures_follows_the_public_key(tmp_path: Path) -> None:
     assert resolve({}, env={}).require_signatures is False
     with pytest.raises(ConfigError, match="no public key is set"):
         resolve({"require_signatures": True}, env={})
+
+
+def test_signed_catalog_checks_unhosted_versions_too(tmp_path: Path) -> None:
+    """Versions `keep` dropped from the site still show checksums, so they are checked too;
+    the catalogue's latest is the checked release."""
+    public = generate_key_pair(tmp_path, password=None)
+    blobs: dict[str, bytes] = {}
+
+    def artifact(name: str, content: bytes) -> Artifact:
+        sha = hashlib.sha256(content).hexdigest()
+        blobs[sha] = content
+        return Artifact(name=name, size=len(content), sha256=sha)
+
+    rows = []
+    with load_signing_key({"MINISIGN_SECRET_KEY_FILE": str(tmp_path / "minisign.key")}) as key:
+        for version in ("v1.0.0", "v1.1.0"):
+            app = artifact(f"app-{version}.zip", version.encode())
+            sums = f"{app.sha256}  {app.name}\n".encode()
+            signature = key.sign(sums, comment=trusted_comment("VoiceInput", version))
+            files = (app, artifact("SHA256SUMS", sums), artifact("SHA256SUMS.minisig", signature))
+            rows.append(PackageVersion(package="VoiceInput", version=version, files=files,
+                                       created_at=datetime(2026, 1, 1, tzinfo=UTC)))
+    catalog = build_catalog(rows, package="VoiceInput", keep=1)
+    assert [r.hosted for r in catalog.releases] == [True, False]
+    assert all(len(r.files) == 1 for r in catalog.releases)  # the list and signature set apart
+    read = lambda a: blobs[a.sha256]  # noqa: E731
+    checked = signed_catalog(catalog, read, public_key=public, require=True)
+    assert [r.signed for r in checked.releases] == [True, True]
+    assert checked.latest is checked.releases[0]
+    old_sums = checked.releases[1].sums
+    assert old_sums is not None
+    blobs[old_sums.sha256] = blobs[old_sums.sha256].replace(b"  ", b" *")
+    with pytest.raises(SignatureError, match=r"VoiceInput v1\.0\.0"):
+        signed_catalog(catalog, read, public_key=public, require=True)
