@@ -6,6 +6,13 @@ uploads (downloads serve the newest row), substring `package_name` search, hidde
 are downloadable but never listed, and 302 downloads to a separate object store. Faults are
 queued with `fail_next` / `truncate_next` (see fake_object_store.FakeHTTPServer).
 
+As strict as GitLab, since a lenient double hides bugs: without credentials only a generic
+download answers 401 with a Basic challenge (other reads of the private project answer 404
+Project Not Found); HTTP Basic counts only on the generic package routes; a nested file name
+sent as one `%2F` segment is a 400; `package_version` is ignored unless `gitlab_version` is
+16.6 or later; `tampered` can serve a `null` `file_sha256`; `rate_limit` throttles every route
+(downloads and uploads too) with Retry-After and RateLimit-* headers.
+
     with FakeGitLab() as gl:
         gl.add_token("glpat-x", role="developer")
         gl.add_package("VoiceInput", "v1.0.0", {"VoiceInput-v1.0.0.zip": b"..."})
@@ -143,6 +150,13 @@ class FakeGitLab(FakeHTTPServer):
         # Hostile rows: package or file id -> fields served instead of the real ones (a lying
         # proxy or instance; ids of packages and files are disjoint).
         self.tampered: dict[int, dict[str, Any]] = {}
+        # GitLab before 16.6 ignores `package_version` on the packages list (GITLAB.md 2.1).
+        self.gitlab_version: tuple[int, int] = (17, 6)
+        # Rack::Attack: at most `requests` in any `seconds`, on every route (downloads and
+        # uploads too), then 429 with Retry-After and RateLimit-* headers. None: no limit.
+        self.rate_limit: tuple[int, float] | None = None
+        self.throttled: list[RequestRecord] = []  # requests answered 429 by the rate limit
+        self._recent: list[float] = []
         self._last_time = datetime(2000, 1, 1, tzinfo=UTC)
         self._ids = {"package": 0, "file": 1000, "link": 0}  # disjoint ids catch mix-ups
         routes: list[tuple[str, str, Callable[[Request, Params], None]]] = [
@@ -220,6 +234,7 @@ class FakeGitLab(FakeHTTPServer):
     def route(self, req: Request) -> None:
         if self.latency:  # a real instance's per-call time; concurrent calls overlap, as there
             time.sleep(self.latency)
+        self._throttle(req)
         path_known = False
         for methods, pattern, handler in self._routes:
             if m := pattern.match(req.url.path):
@@ -231,8 +246,28 @@ class FakeGitLab(FakeHTTPServer):
             raise HTTPError(405, {"error": "405 Not Allowed"})
         raise HTTPError(404, {"error": "404 Not Found"})
 
-    def _credentials(self, req: Request) -> tuple[str | None, str] | None:
-        """(token kind the header demands, or None for any; value), from the first auth header."""
+    def _throttle(self, req: Request) -> None:
+        if self.rate_limit is None:
+            return
+        limit, seconds = self.rate_limit
+        now = time.monotonic()
+        with self._lock:
+            self._recent = [t for t in self._recent if now - t < seconds]
+            if len(self._recent) < limit:
+                self._recent.append(now)
+                return
+            wait = seconds - (now - self._recent[0])
+            self.throttled.append(req.rec)
+        raise HTTPError(429, b"Retry later\n", {
+            "Retry-After": str(max(math.ceil(wait), 1)), "RateLimit-Limit": str(limit),
+            "RateLimit-Remaining": "0", "RateLimit-Reset": str(math.ceil(time.time() + wait)),
+        })
+
+    def _credentials(self, req: Request, *, basic: bool) -> tuple[str | None, str] | None:
+        """(token kind the header demands, or None for any; value), from the first auth header.
+
+        HTTP Basic counts only where GitLab accepts it (`basic`: the generic package routes);
+        elsewhere it is no credential at all."""
         h = req.rec.headers
         for header in ("private-token", "job-token", "deploy-token"):
             if header in h:
@@ -240,7 +275,7 @@ class FakeGitLab(FakeHTTPServer):
         scheme, _, value = h.get("authorization", "").partition(" ")
         if scheme.lower() == "bearer":  # PAT or OAuth token
             return "private", value.strip()
-        if scheme.lower() == "basic":
+        if scheme.lower() == "basic" and basic:
             try:  # the user name is ignored; the password is the token, of any kind
                 return None, base64.b64decode(value.strip()).decode().partition(":")[2]
             except ValueError:
@@ -248,11 +283,19 @@ class FakeGitLab(FakeHTTPServer):
         return None
 
     def _auth(self, req: Request, project: str, action: str) -> Token:
-        """Authorize `action`: read_package, list, write_package, read_release, write_release."""
-        creds = self._credentials(req)
+        """Authorize `action`: read_package, list, write_package, read_release, write_release.
+
+        Without credentials only a generic download answers 401 with a Basic challenge
+        (basic_auth_helpers.rb); an upload or a write answers a plain 401; every other read
+        of this private project answers 404, as if it did not exist (GITLAB.md 1.6)."""
+        creds = self._credentials(req, basic=action in ("read_package", "write_package"))
         if creds is None:
-            raise HTTPError(401, {"message": "401 Unauthorized"},
-                            {"WWW-Authenticate": 'Basic realm="GitLab Packages Registry"'})
+            if action == "read_package":
+                raise HTTPError(401, {"message": "401 Unauthorized"},
+                                {"WWW-Authenticate": 'Basic realm="GitLab Packages Registry"'})
+            if action.startswith("write"):
+                raise HTTPError(401, {"message": "401 Unauthorized"})
+            raise HTTPError(404, {"message": "404 Project Not Found"})
         token = self.tokens.get(creds[1])
         if token is None or creds[0] not in (None, token.kind):
             raise HTTPError(401, {"message": "401 Unauthorized"})
@@ -330,7 +373,8 @@ class FakeGitLab(FakeHTTPServer):
                     if (p.status == q["status"] if "status" in q else p.status in DISPLAYABLE)
                     and p.package_type == q.get("package_type", p.package_type)
                     and q.get("package_name", "").lower() in p.name.lower()  # ILIKE %name%
-                    and p.version == q.get("package_version", p.version)]
+                    and (self.gitlab_version < (16, 6)  # older GitLab ignores the filter
+                         or p.version == q.get("package_version", p.version))]
         attr = order_by[q.get("order_by", "created_at")]
         # A plain string sort with no tie-breaker, as in SQL: "1.10.0" < "1.9.0".
         rows.sort(key=lambda p: getattr(p, attr), reverse=q.get("sort") == "desc")
@@ -364,7 +408,9 @@ class FakeGitLab(FakeHTTPServer):
     def _generic_params(self, m: Params) -> tuple[str, str, str]:
         """Validate like the Grape params; return name, version and the stored file name."""
         name, version = unquote(m["name"]), unquote(m["ver"])
-        segments = unquote(m["file"]).split("/")  # literal "a/b" and encoded "a%2Fb" alike
+        if "%2f" in m["file"].lower():  # a nested name must come as real path segments
+            raise HTTPError(400, {"error": "file_name is invalid"})
+        segments = unquote(m["file"]).split("/")
         checks = (("package_name", NAME_RE.fullmatch(name) and name != ".."),
                   ("package_version", VERSION_RE.fullmatch(version)),
                   ("file_name", all(FILE_RE.fullmatch(s) and s != ".." for s in segments)))

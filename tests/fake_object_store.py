@@ -75,6 +75,7 @@ class _Rule:
     status: int = 0
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
+    taken: int = 0  # how many requests got it: a test asserts its fault really fired
 
 
 def content_disposition(file_name: str) -> str:
@@ -316,22 +317,30 @@ class FakeHTTPServer:
         times: int = 1,
         headers: dict[str, str] | None = None,
         body: bytes = b"",
-    ) -> None:
-        """Answer the next `times` matching requests (method or "*", re.search on the raw path)."""
+    ) -> _Rule:
+        """Answer the next `times` matching requests (method or "*", re.search on the raw path).
+
+        Returns the rule: `rule.taken` says how many requests it answered."""
         with self._lock:
             rule = _Rule(method.upper(), re.compile(path_regex), times, status, headers or {}, body)
             self._faults.append(rule)
+        return rule
 
-    def truncate_next(self, path_regex: str, *, times: int = 1) -> None:
-        """The next `times` GET downloads of a matching path send half the body, then hang up."""
+    def truncate_next(self, path_regex: str, *, times: int = 1) -> _Rule:
+        """The next `times` GET downloads of a matching path send half the body, then hang up.
+
+        Returns the rule: `rule.taken` says how many downloads it cut."""
         with self._lock:
-            self._truncations.append(_Rule("GET", re.compile(path_regex), times))
+            rule = _Rule("GET", re.compile(path_regex), times)
+            self._truncations.append(rule)
+        return rule
 
     def _take(self, rules: list[_Rule], method: str, path: str) -> _Rule | None:
         with self._lock:
             for rule in rules:
                 if rule.times > 0 and rule.method in ("*", method) and rule.pattern.search(path):
                     rule.times -= 1
+                    rule.taken += 1
                     return rule
         return None
 

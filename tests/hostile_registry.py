@@ -178,6 +178,19 @@ class HostileRegistry(FakeGitLab):
 
         self.attack("echo_token", method, path_regex, serve, times)
 
+    def pages(self, method: str, path_regex: str, pages: list[list[Any]], *,
+              times: int | None = None) -> None:
+        """A list answered page by page with these rows (`X-Next-Page` until the last), e.g.
+        a row repeated on two pages, as offset pagination does when rows move mid-walk."""
+
+        def serve(req: Request) -> None:
+            page = int(req.query.get("page") or 1)
+            rows = pages[page - 1] if page <= len(pages) else []
+            after = str(page + 1) if page < len(pages) else ""
+            req.send_json(200, rows, {"X-Page": str(page), "X-Next-Page": after})
+
+        self.attack("pages", method, path_regex, serve, times)
+
     def rows(self, method: str, path_regex: str, rows: list[Any], *,
              times: int | None = None) -> None:
         """A list answer of exactly these rows (wrong types, missing fields, …)."""

@@ -118,12 +118,13 @@ def test_throttling_and_server_errors_are_ridden_out(
     gitlab: FakeGitLab, ci_build: Callable[[], CliResult]
 ) -> None:
     """A 429 on the listing, 503s on a download and a body cut in half still build the site."""
-    gitlab.fail_next("GET", r"/packages\?", 429, headers={"Retry-After": "0"},
-                     body=b"Retry later\n")
-    gitlab.fail_next("GET", "VoiceInput-v1.1.0.zip", 503, times=2)
-    gitlab.truncate_next("manual.pdf")
+    throttled = gitlab.fail_next("GET", r"/packages\?", 429, headers={"Retry-After": "0"},
+                                 body=b"Retry later\n")
+    failing = gitlab.fail_next("GET", "VoiceInput-v1.1.0.zip", 503, times=2)
+    cut = gitlab.truncate_next("manual.pdf")
     result = ci_build()
     assert result.code == 0, result.err
+    assert (throttled.taken, failing.taken, cut.taken) == (1, 2, 1)  # every fault fired
     assert [r.status for r in gitlab.requests if "manual.pdf" in r.path] == [302, 302]
 
 
@@ -131,9 +132,10 @@ def test_a_body_always_cut_fails_naming_the_file(
     gitlab: FakeGitLab, ci_build: Callable[[], CliResult], project: Path
 ) -> None:
     """Every attempt cut short: exit 1, one error line naming the file, no output written."""
-    gitlab.truncate_next("VoiceInput-v1.1.0.zip", times=99)
+    cut = gitlab.truncate_next("VoiceInput-v1.1.0.zip", times=99)
     result = ci_build()
     assert result.code == 1
+    assert cut.taken == 3  # each of the fetcher's attempts was cut
     assert "VoiceInput v1.1.0 VoiceInput-v1.1.0.zip" in result.error
     assert not (project / "public").exists()
 

@@ -107,6 +107,59 @@ def test_no_credentials_gives_401_with_basic_challenge(gitlab: FakeGitLab) -> No
         assert r.content == b"1"  # Basic auth: the password is the token
 
 
+def test_anonymous_reads_of_a_private_project_answer_404_not_401(gitlab: FakeGitLab) -> None:
+    """Only a generic download challenges; lists and releases deny that the project exists."""
+    with httpx.Client(base_url=gitlab.api_url) as anonymous:
+        for path in ("/projects/42/packages", "/projects/42/releases"):
+            r = anonymous.get(path)
+            assert r.status_code == 404 and r.json() == {"message": "404 Project Not Found"}
+            assert "www-authenticate" not in r.headers
+        r = anonymous.put(f"{GENERIC}/App/1.0.0/a.zip", content=b"1")
+        assert r.status_code == 401 and "www-authenticate" not in r.headers
+
+
+def test_basic_auth_counts_only_on_generic_package_routes(gitlab: FakeGitLab) -> None:
+    """`user:token` downloads a file, but the packages API takes it for no credential."""
+    gitlab.add_package("App", "1.0.0", {"a.zip": b"1"})
+    with httpx.Client(base_url=gitlab.api_url, auth=("anyone", TOKEN)) as basic:
+        assert basic.get(f"{GENERIC}/App/1.0.0/a.zip").content == b"1"
+        assert basic.get("/projects/42/packages").status_code == 404
+
+
+def test_package_version_filter_needs_gitlab_16_6(gitlab: FakeGitLab,
+                                                  client: httpx.Client) -> None:
+    """Before 16.6 `package_version` is ignored: every version of the name comes back."""
+    gitlab.add_package("App", "1.0.0", {})
+    gitlab.add_package("App", "2.0.0", {})
+    query = {"package_name": "App", "package_version": "2.0.0"}
+    assert [p["version"] for p in client.get("/projects/42/packages", params=query).json()] \
+        == ["2.0.0"]
+    gitlab.gitlab_version = (16, 5)
+    assert [p["version"] for p in client.get("/projects/42/packages", params=query).json()] \
+        == ["1.0.0", "2.0.0"]
+
+
+def test_the_rate_limit_throttles_every_route(gitlab: FakeGitLab, client: httpx.Client) -> None:
+    """Downloads and uploads are throttled like lists: 429, Retry-After, RateLimit-*."""
+    gitlab.add_package("App", "1.0.0", {"a.zip": b"1"})
+    gitlab.rate_limit = (2, 60.0)
+    assert client.get("/projects/42/packages").status_code == 200
+    assert client.get(f"{GENERIC}/App/1.0.0/a.zip").status_code == 200
+    for r in (client.get(f"{GENERIC}/App/1.0.0/a.zip"),
+              client.put(f"{GENERIC}/App/1.0.0/b.zip", content=b"2")):
+        assert r.status_code == 429 and r.headers["ratelimit-remaining"] == "0"
+        assert 1 <= int(r.headers["retry-after"]) <= 60
+    assert len(gitlab.throttled) == 2
+
+
+def test_a_null_sha256_can_be_served(gitlab: FakeGitLab, client: httpx.Client) -> None:
+    """`tampered` lets a row say `file_sha256: null`, as an old or broken instance may."""
+    package = gitlab.add_package("App", "1.0.0", {"a.zip": b"1"})
+    gitlab.tampered[package.files[0].id] = {"file_sha256": None}
+    rows = client.get(f"/projects/42/packages/{package.id}/package_files").json()
+    assert rows[0]["file_sha256"] is None
+
+
 def test_roles_and_token_kinds(gitlab: FakeGitLab) -> None:
     """Guests can't read packages, deploy tokens can't list, job tokens need the allowlist."""
     gitlab.add_package("App", "1.0.0", {"a.zip": b"1"})
@@ -184,7 +237,8 @@ def test_put_select_package_file_returns_the_file_record(
     assert body["file_sha256"] == hashlib.sha256(b"pdf").hexdigest()
     assert body["file_md5"] is None and "file_store" in body
     assert body["package_id"] == gitlab.packages[0].id and gitlab.packages[0].status == "hidden"
-    assert client.get(f"{GENERIC}/App/1.0.0/docs%2Fmanual.pdf").content == b"pdf"
+    assert client.get(f"{GENERIC}/App/1.0.0/docs/manual.pdf").content == b"pdf"
+    assert client.get(f"{GENERIC}/App/1.0.0/docs%2Fmanual.pdf").status_code == 400  # one segment
     assert client.put(f"{GENERIC}/App/1..0/x.zip", content=b"").json() == {
         "error": "package_version is invalid"}
 

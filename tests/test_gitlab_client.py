@@ -132,6 +132,7 @@ def test_retry_after_is_capped(gitlab: FakeGitLab) -> None:
         start = time.monotonic()
         assert c.get_json(PACKAGES) == []
         assert time.monotonic() - start < 1
+    assert [r.status for r in gitlab.requests] == [429, 200]
 
 
 def test_server_errors_are_retried(gitlab: FakeGitLab, client: GitLabClient) -> None:
@@ -171,6 +172,21 @@ def test_write_requests_can_opt_out_of_retries(gitlab: FakeGitLab, client: GitLa
 
 
 # -- streaming ------------------------------------------------------------------------------------
+
+def test_a_body_that_ends_short_without_an_error_is_transient() -> None:
+    """A body that stops before its Content-Length with no transport error (a proxy that
+    closes cleanly) is a TransientError, never a short file passed on as complete."""
+
+    def short(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"Content-Length": "10"},
+                              stream=httpx.ByteStream(b"12345"))
+
+    with GitLabClient("http://gitlab.test/api/v4", "42", credential(), retry=FAST,
+                      transport=httpx.MockTransport(short)) as c, \
+            pytest.raises(TransientError, match=r"ended after 5 of 10 bytes"), \
+            c.stream(c.generic_path("App", "1.0.0", "App.zip")) as chunks:
+        b"".join(chunks)
+
 
 def test_cut_body_raises_transient_error(gitlab: FakeGitLab, client: GitLabClient) -> None:
     """Half a body then a hang-up is a TransientError (the fetcher starts over), never bytes."""
@@ -218,7 +234,8 @@ def forbidden_job_token(gitlab: FakeGitLab) -> Credential:
 @pytest.mark.parametrize(
     ("make", "project", "error", "hint"),
     [
-        (lambda gl: None, "42", AuthError, "no token is set"),
+        # GitLab hides a private project from anonymous API reads: 404, not 401
+        (lambda gl: None, "42", AuthError, "no token is set, so only public projects are visible"),
         (lambda gl: credential("glpat-Wrong-Value-0"), "42", AuthError,
          "GITLAB_TOKEN is wrong, expired or revoked"),
         (lambda gl: credential(), "99", AuthError, "project '99' does not exist"),
@@ -226,7 +243,7 @@ def forbidden_job_token(gitlab: FakeGitLab) -> Credential:
          "42", AuthError, "needs at least the Reporter role"),
         (forbidden_job_token, "42", AuthError, "job token allowlist"),
     ],
-    ids=["401-no-token", "401-bad-token", "404-project", "403-role", "403-job-token"],
+    ids=["404-no-token", "401-bad-token", "404-project", "403-role", "403-job-token"],
 )
 def test_refusals_become_one_line_errors(
     gitlab: FakeGitLab, make: object, project: str, error: type, hint: str

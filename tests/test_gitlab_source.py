@@ -104,10 +104,11 @@ def test_cut_downloads_are_retried_then_name_the_file(
     gitlab.add_package("VoiceInput", "v1.0.0", {"docs/manual.pdf": b"m" * 50_000})
     gitlab.add_package("VoiceInput", "v1.1.0", {"VoiceInput-v1.1.0.zip": b"z" * 50_000})
     catalog = build_catalog(source.versions("VoiceInput"), package="VoiceInput")
-    gitlab.truncate_next("manual", times=1)
-    gitlab.truncate_next("VoiceInput-v1.1.0.zip", times=99)
+    once = gitlab.truncate_next("manual", times=1)
+    always = gitlab.truncate_next("VoiceInput-v1.1.0.zip", times=99)
     with pytest.raises(TransientError) as caught:
         Fetcher(source, ArtifactCache(tmp_path)).fetch(catalog)
+    assert (once.taken, always.taken) == (1, 3)
     assert str(caught.value).startswith("VoiceInput v1.1.0 VoiceInput-v1.1.0.zip: ")
     manual = Artifact("docs/manual.pdf", 50_000, hashlib.sha256(b"m" * 50_000).hexdigest())
     assert ArtifactCache(tmp_path).holds(manual)

@@ -11,6 +11,7 @@ import time
 import tracemalloc
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import CliResult
@@ -22,6 +23,7 @@ from site_builder.auth import Credential
 from site_builder.bounds import Limits
 from site_builder.errors import AuthError, PublishError, SourceError, TransientError
 from site_builder.gitlab import GitLabClient, RetryPolicy, server_wait
+from site_builder.sources.gitlab import GitLabSource
 from site_builder.strapi import StrapiTarget
 from site_builder.strapi_api import StrapiAPI
 
@@ -185,6 +187,25 @@ def test_a_next_page_pointing_back_ends_the_walk(evil: HostileRegistry) -> None:
         rows = list(client.paginate("/projects/42/packages"))
     assert [r["version"] for r in rows] == ["1.0.1"]
     assert evil.hits["counting_pages"] == 1
+
+
+def test_a_row_repeated_on_the_next_page_is_one_version(evil: HostileRegistry) -> None:
+    """Offset pages shift when rows move mid-walk: a row seen twice is listed once, and its
+    files are asked for once."""
+    a, b, c = (evil.add_package("App", v, {f"App-{v}.zip": v.encode()})
+               for v in ("1.0.0", "1.1.0", "1.2.0"))
+
+    def row(p: Any) -> dict[str, Any]:
+        return {"id": p.id, "name": p.name, "version": p.version, "package_type": "generic",
+                "status": "default", "created_at": p.created_at}
+
+    evil.pages("GET", PACKAGES, [[row(a), row(b)], [row(b), row(c)]])
+    with client_for(evil) as client:
+        versions = GitLabSource(client).versions("App")
+    assert sorted(v.version for v in versions) == ["1.0.0", "1.1.0", "1.2.0"]
+    assert evil.hits["pages"] == 2
+    asked = [r.path for r in evil.requests if f"/packages/{b.id}/package_files" in r.path]
+    assert len(asked) == 1
 
 
 # -- secrets ------------------------------------------------------------------------------------

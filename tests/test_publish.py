@@ -169,6 +169,33 @@ def test_retry_after_on_a_throttled_put_is_honoured(gitlab: FakeGitLab, dist: Pa
     assert first.end is not None and second.start - first.end >= 0.9
 
 
+def test_older_gitlab_ignoring_package_version_is_filtered_here(gitlab: FakeGitLab,
+                                                                client: GitLabClient,
+                                                                dist: Path) -> None:
+    """GitLab before 16.6 lists every version (and `VoiceInput-beta`): only the exact name and
+    version count, so a file of another version is no reason to skip an upload."""
+    gitlab.gitlab_version = (16, 5)
+    files = collect_files([dist])
+    same = {f.name: f.path.read_bytes() for f in files}
+    gitlab.add_package(PACKAGE, "v1.0.0", same)
+    gitlab.add_package(f"{PACKAGE}-beta", VERSION, same)
+    results = Publisher(client, PACKAGE, VERSION).publish(files)
+    assert [r.outcome for r in results] == ["uploaded"] * 3
+    assert len(gitlab.package_files(PACKAGE, VERSION)) == 3
+
+
+def test_a_rate_limited_publish_waits_and_finishes(gitlab: FakeGitLab, dist: Path) -> None:
+    """GitLab throttles uploads and lists alike; publish waits as told and stores each once."""
+    gitlab.rate_limit = (2, 1.0)  # the two lists pass; the first upload is throttled
+    policy = RetryPolicy(max_attempts=6, base_wait=0.01, max_wait=2)
+    with GitLabClient(gitlab.api_url, "42", _credential(), retry=policy) as slow_client:
+        results = Publisher(slow_client, PACKAGE, VERSION).publish(collect_files([dist]))
+    assert [r.outcome for r in results] == ["uploaded"] * 3
+    assert len(gitlab.package_files(PACKAGE, VERSION)) == 3
+    throttled = {r.method for r in gitlab.throttled}
+    assert "PUT" in throttled  # the limit really met the uploads, not only the lists
+
+
 def test_persistent_500_gives_up_with_one_line(client: GitLabClient, gitlab: FakeGitLab,
                                                dist: Path) -> None:
     """After the policy's attempts the error says to re-run."""
