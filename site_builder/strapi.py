@@ -110,7 +110,8 @@ def check_options(options: object) -> dict[str, Any]:
             f"strapi.fields must map some of {', '.join(VALUES)} to the entry's field names "
             f"(got {shown(fields)})"
         )
-    publish = options.get("publish") or _old_status(options.get("status")) or "safe"
+    old_status = {"draft": "draft", "published": "all"}.get(str(options.get("status")))
+    publish = options.get("publish") or old_status or "safe"
     if publish not in PUBLISH_MODES:
         raise ConfigError(f"strapi.publish {shown(publish)} is not one of "
                           f"{', '.join(PUBLISH_MODES)}: see the README's notify section")
@@ -120,13 +121,6 @@ def check_options(options: object) -> dict[str, Any]:
     if options.get("url"):
         _check_url(str(options["url"]), "strapi.url")
     return {**options, "fields": fields, "publish": publish}
-
-
-def _old_status(status: object) -> str | None:
-    """`status:` of earlier releases: `draft` kept the entry a draft, `published` published."""
-    if status:
-        log.warning("strapi.status is deprecated: use strapi.publish (safe, all or draft)")
-    return {"draft": "draft", "published": "all"}.get(str(status)) if status else None
 
 
 def _check_url(url: str, where: str) -> None:
@@ -141,6 +135,9 @@ def target_from_options(options: Mapping[str, Any],
     env = os.environ if env is None else env
     if not options:
         return None
+    if options.get("status"):  # said here, not by `build` (strict mode fails on warnings)
+        log.warning("strapi.status is deprecated: use strapi.publish (safe, all or draft; "
+                    "status: draft is publish: draft, status: published is publish: all)")
     options = check_options(options)
     url = env.get("STRAPI_URL") or options.get("url")
     entry = ("single_type",) if options.get("single_type") else ("collection", "document_id")
@@ -310,10 +307,12 @@ def plan_update(target: StrapiTarget, data: Mapping[str, Any],
     if draft is None:
         if target.single_type:  # a single type not yet saved: the PUT creates it
             return Plan(True, "draft" if target.publish == "draft" else None, "created")
+        numeric = (" (Strapi 5 names an entry by its documentId, 24 letters and digits, not "
+                   "by Strapi 4's numeric id)" if (target.document_id or "").isdigit() else "")
         raise PublishError(
             f"{target.what} has no {target.locale + ' ' if target.locale else ''}version to "
             "update: check strapi.collection (the plural API id), strapi.document_id"
-            f"{' and that the entry has that localisation' if target.locale else ''}"
+            f"{' and that the entry has that localisation' if target.locale else ''}{numeric}"
         )
     fields = sorted(set(draft) - SYSTEM_FIELDS)
     unknown = [name for name in data if name not in draft]

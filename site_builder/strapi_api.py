@@ -63,6 +63,9 @@ class StrapiAPI:
         except (ValueError, TypeError, KeyError) as e:
             raise PublishError(f"{doing}: the answer is not Strapi 5's {{\"data\": …}}: is "
                                "strapi.url a Strapi 5?") from e
+        if isinstance(entry, dict) and isinstance(entry.get("attributes"), dict):
+            raise PublishError(f"{doing}: the answer nests fields under `attributes`, as "
+                               "Strapi 4 does; notify speaks Strapi 5's REST API")
         return entry if isinstance(entry, dict) else None
 
     def write(self, data: Mapping[str, Any], status: str | None) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CliResult
+from conftest import CliResult, FolderRegistry
 from fake_strapi import FakeStrapi
 
 TOKEN = "strapi-SECRET-token-31337"
@@ -255,3 +255,26 @@ def test_old_status_option_still_works(notify: Callable[..., CliResult],
     result = notify(status="draft")
     assert result.code == 0 and "strapi.status is deprecated" in result.err
     assert strapi.updates[0].query == {"status": "draft"}
+
+
+def test_strapi4_habits_get_strapi5_answers(notify: Callable[..., CliResult],
+                                            strapi: FakeStrapi) -> None:
+    """A numeric id (Strapi 4's) is named as the likely cause of a missing entry."""
+    strapi.add_entry("apps", DOC, OLD)
+    result = notify(document_id=12)
+    assert result.code == 1 and strapi.updates == []
+    assert "not by Strapi 4's numeric id" in result.error
+
+
+def test_build_checks_the_strapi_section_quietly(build: Callable[..., CliResult],
+                                                 project: Path, registry: FolderRegistry) -> None:
+    """`build` checks `strapi:` but leaves the deprecation warning to notify (strict mode
+    fails a build on any warning)."""
+    registry.add("v1.2.0", {"VoiceInput-v1.2.0.zip": b"zip"})
+    config = project / "mkdocs.yml"
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        "package: VoiceInput",
+        "package: VoiceInput\n      strapi: {collection: apps, document_id: x, status: draft}"),
+        encoding="utf-8")
+    result = build("--site-url", SITE)
+    assert result.code == 0 and "deprecated" not in result.err
