@@ -68,6 +68,7 @@ class _Site:
 
     root: Path
     prefix: str = ""  # "/project" for a project site, "" at a host's root
+    built_prefix: str = ""  # the prefix of the URL the site was built with (index.json)
     netloc: str | None = None  # host[:port] of the site URL, when known
     hashes: dict[str, str] = field(default_factory=dict)
 
@@ -99,7 +100,9 @@ def verify_site(
     one the build wrote into index.json, else `default_site_url`, else guessed from the rules.
     """
     site = _Site(root=root)
-    site_url = site_url or site_url_of(root) or default_site_url
+    built_url = site_url_of(root)
+    site.built_prefix = urlsplit(built_url).path.rstrip("/") if built_url else ""
+    site_url = site_url or built_url or default_site_url
     if site_url:
         parts = urlsplit(site_url)
         site.prefix, site.netloc = parts.path.rstrip("/"), parts.netloc
@@ -429,8 +432,10 @@ def check_redirects(site: _Site, problems: list[str]) -> None:
             continue
         if urlsplit(rule.target).scheme:
             continue  # another host: not ours to check
-        prefixed = site.prefix and (rule.source + "/").startswith(site.prefix + "/")
-        prefix = site.prefix if prefixed else ""
+        # Either address of the site: the one checked, and the one it was built for.
+        prefix = next((p for p in (site.prefix, site.built_prefix)
+                       if p and (rule.source + "/").startswith(p + "/")), "")
+        prefixed = bool(prefix)
         source_path = rule.source[len(prefix):].lstrip("/")
         if not _has_placeholder(rule.source) and site.file(source_path):
             problems.append(f"{where}: {source_path} is a file, and files win over redirects")

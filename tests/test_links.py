@@ -22,6 +22,7 @@ from site_builder.pages_server import PagesServer, lookup
 from site_builder.redirects import MAX_BYTES, MAX_RULES, parse_redirects, rule_problem
 from site_builder.render.links import redirect_rules
 from site_builder.render.machine import machine_files
+from site_builder.verify import verify_site
 
 SITE_URL = "https://group.gitlab.io/speech-to-text/"
 PREFIX = "/speech-to-text"
@@ -203,6 +204,14 @@ def test_verify_says_when_no_rule_carries_the_prefix(unaddressed: Path, tmp_path
     assert result.code == 1
     assert f"_redirects has no rule under {PREFIX}/" in result.out
     assert run_cli("verify", str(unaddressed)).code == 0
+
+
+def test_verify_for_a_custom_domain_of_a_project_site(site: Path) -> None:
+    """Checked at its custom domain, a site built for group.gitlab.io/<project>/ has sound
+    rules: the unprefixed serve there, the prefixed serve the project address."""
+    report = verify_site(site, site_url="https://downloads.example.com/")
+    assert report.rules > 0
+    assert [p for p in report.problems if "_redirects" in p] == []
 
 
 # -- without a site URL ----------------------------------------------------------------------
