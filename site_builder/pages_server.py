@@ -11,8 +11,9 @@ of `_redirects` (a 200 rule serves its target's file, no second round), then `40
 status 404. `GET /<prefix>/_redirects` answers the rules' validity report, as Pages does.
 A project site lives under `prefix`; `prefix=""` is a custom or unique domain.
 
-The server binds 127.0.0.1 by default and serves GET and HEAD, with `.br`/`.gz` copies
-negotiated like Pages (not for `Range` requests). It is for tests and previews, not production.
+The server binds 127.0.0.1 by default and serves GET and HEAD, single byte ranges (resumed
+downloads, `curl -C -`), and `.br`/`.gz` copies negotiated like Pages (not for `Range`
+requests). It is for tests and previews, not production.
 """
 
 from __future__ import annotations
@@ -120,6 +121,25 @@ def lookup(
     return Answer(status=404, file=page if page is not None and page.is_file() else None)
 
 
+def byte_range(header: str, size: int) -> tuple[int, int] | None:
+    """`(start, length)` of a single `Range: bytes=…` (as Go's http.ServeContent reads it);
+    the whole file for what it ignores (several ranges, other units); None: unsatisfiable."""
+    unit, _, spec = header.partition("=")
+    if unit.strip() != "bytes" or "," in spec:
+        return (0, size)
+    first, dash, last = spec.strip().partition("-")
+    if not dash or not (first.isdigit() or last.isdigit()):
+        return (0, size)
+    if not first:  # the last N bytes
+        length = min(int(last), size)
+        return (size - length, length) if length > 0 else None
+    start = int(first)
+    if start >= size:
+        return None
+    end = min(int(last), size - 1) if last.isdigit() else size - 1
+    return (start, end - start + 1) if end >= start else (0, size)
+
+
 def _content_type(path: Path) -> str:
     kind, _ = mimetypes.guess_type(path.name, strict=False)
     if kind is None:
@@ -177,21 +197,38 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_bytes(answer.status, b"404 page not found\n",
                              "text/plain; charset=utf-8", body)
             return
-        ranged = self.headers.get("Range") is not None
+        asked = self.headers.get("Range")
         source, encoding = _encoded_copy(answer.file, self.headers.get("Accept-Encoding", ""),
-                                         ranged)
-        self.send_response(answer.status)
+                                         asked is not None)
+        size = source.stat().st_size
+        status, start, length = answer.status, 0, size
+        if asked is not None and answer.status == 200:
+            span = byte_range(asked, size)
+            if span is None:
+                self.send_response(416)
+                self.send_header("Content-Range", f"bytes */{size}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            if span != (0, size):
+                status, (start, length) = 206, span
+        self.send_response(status)
         self.send_header("Content-Type", _content_type(answer.file))
-        self.send_header("Content-Length", str(source.stat().st_size))
+        self.send_header("Content-Length", str(length))
+        self.send_header("Accept-Ranges", "bytes")
         self.send_header("Cache-Control", "max-age=600")
+        if status == 206:
+            self.send_header("Content-Range", f"bytes {start}-{start + length - 1}/{size}")
         if encoding:
             self.send_header("Content-Encoding", encoding)
             self.send_header("Vary", "Accept-Encoding")
         self.end_headers()
         if body:
             with source.open("rb") as stream:
-                while chunk := stream.read(_CHUNK):
+                stream.seek(start)
+                while length > 0 and (chunk := stream.read(min(_CHUNK, length))):
                     self.wfile.write(chunk)
+                    length -= len(chunk)
 
     def _send_bytes(self, status: int, data: bytes, kind: str, body: bool) -> None:
         self.send_response(status)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -190,5 +191,29 @@ def test_server_answers_over_http(site: Path) -> None:
             response = conn.getresponse()
             response.read()
             assert response.status == 400
+        finally:
+            conn.close()
+
+
+def test_ranges_resume_a_download_with_real_curl(site: Path, tmp_path: Path) -> None:
+    """`curl -C -` finishes a cut-short download; a range past the end is 416."""
+    big = site / "download" / "v1" / "big.bin"
+    big.write_bytes(bytes(range(256)) * 4096)
+    (tmp_path / "big.bin").write_bytes(big.read_bytes()[:300_000])  # an interrupted download
+    with PagesServer(site, prefix="/p") as server:
+        subprocess.run(["curl", "-fsS", "-C", "-", "-O", f"{server.url}download/v1/big.bin"],
+                       cwd=tmp_path, check=True, timeout=60)
+        assert (tmp_path / "big.bin").read_bytes() == big.read_bytes()
+        host, port = server.origin.removeprefix("http://").split(":")
+        conn = http.client.HTTPConnection(host, int(port), timeout=10)
+        try:
+            conn.request("GET", "/p/download/v1/a.zip", headers={"Range": "bytes=1-"})
+            response = conn.getresponse()
+            assert (response.status, response.read()) == (206, b"ip")
+            assert response.getheader("Content-Range") == "bytes 1-2/3"
+            conn.request("GET", "/p/download/v1/a.zip", headers={"Range": "bytes=9-"})
+            response = conn.getresponse()
+            response.read()
+            assert response.status == 416
         finally:
             conn.close()
