@@ -150,8 +150,9 @@ def catalog_of(versions: dict[str, list[str]]):  # type: ignore[no-untyped-def]
     return build_catalog(rows, package="App")
 
 
-def test_limits_drop_old_links_then_the_unprefixed_set(caplog: pytest.LogCaptureFixture) -> None:
-    """1,000 rules: aliases in both forms stay; old links go, newest versions kept first."""
+def test_limits_drop_the_unprefixed_set_first(caplog: pytest.LogCaptureFixture) -> None:
+    """64 KiB or 1,000 rules: the prefixed set stays (aliases, then old links, newest first);
+    what does not fit goes from the end, the unprefixed set first, with a warning."""
     versions = {f"v1.{i}.0": [f"App-v1.{i}.0-linux-x64.tar.gz", f"App-v1.{i}.0.zip"]
                 for i in range(400)}
     catalog = catalog_of(versions)
@@ -159,13 +160,13 @@ def test_limits_drop_old_links_then_the_unprefixed_set(caplog: pytest.LogCapture
         text = redirect_rules(catalog, SiteLayout(site_url=SITE_URL)).decode()
     lines = text.splitlines()
     assert len(lines) <= MAX_RULES and len(text.encode()) <= MAX_BYTES
-    assert (f"{PREFIX}/latest/download/App-latest.zip "
-            f"{PREFIX}/download/v1.399.0/App-v1.399.0.zip 302") in lines
-    assert "/latest/download/App-latest.zip /download/v1.399.0/App-v1.399.0.zip 302" in lines
-    assert f"{PREFIX}/App-v1.399.0.zip {PREFIX}/download/v1.399.0/App-v1.399.0.zip 301" in lines
-    assert not any(line.startswith(f"{PREFIX}/App-v1.0.0.zip ") for line in lines)
-    assert not any(line.startswith("/App-") for line in lines)  # unprefixed old links went
-    assert "_redirects is full" in caplog.text
+    assert lines[0] == (f"{PREFIX}/latest/download/App-latest-linux-x64.tar.gz "
+                        f"{PREFIX}/download/v1.399.0/App-v1.399.0-linux-x64.tar.gz 302")
+    assert (f"{PREFIX}/App-v1.399.0.zip {PREFIX}/download/v1.399.0/App-v1.399.0.zip 301"
+            in lines)
+    assert all(line.startswith(PREFIX + "/") for line in lines)  # no room left for the rest
+    assert "left out" in caplog.text and "without a prefix" in caplog.text
+    assert not any(line.startswith(f"{PREFIX}/App-v1.0.0.zip ") for line in lines)  # oldest
     short = catalog_of({f"1.0.{i}": [f"f{i}"] for i in range(700)})
     lines = redirect_rules(short, SiteLayout(site_url="https://h.example/p/")).decode()
     assert len(lines.splitlines()) == MAX_RULES  # the rule count, not the size, is the limit
@@ -173,7 +174,7 @@ def test_limits_drop_old_links_then_the_unprefixed_set(caplog: pytest.LogCapture
                             "/p/latest/download/f699.sha256 /p/download/1.0.699/f699.sha256 302\n"
                             "/p/latest/download/SHA256SUMS /p/download/1.0.699/SHA256SUMS.latest "
                             "302\n/p/f699 /p/download/1.0.699/f699 301\n")
-    assert "\n/latest/download/f699 /download/1.0.699/f699 302\n" in lines
+    assert "\n/latest/download/f699 /download/1.0.699/f699 302\n" in lines  # 703 + 3 fit
 
 
 def test_hostile_names_never_become_wildcards() -> None:

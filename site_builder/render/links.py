@@ -16,10 +16,10 @@ Who reads what, and why it is built this way:
   custom or unique domain, and in `serve`), and the build says so once.
 - `legacy_links`: the flat `/<project>/<file>` URLs of a hand-made Pages setup answer 301
   to `download/<version>/<file>`, the newest version first.
-- GitLab Pages reads 1,000 rules and ignores a file over 64 KiB. Rules are kept in order of
-  worth: prefixed aliases, unprefixed aliases, prefixed old links, unprefixed old links (each
-  newest version first); what does not fit is dropped from the end with one warning. The
-  file lists the prefixed set first, then the unprefixed one.
+- GitLab Pages reads 1,000 rules and ignores a file over 64 KiB. Rules are written, and kept,
+  in this order: prefixed aliases, prefixed old links, unprefixed aliases, unprefixed old
+  links (old links newest version first); what does not fit is dropped from the end, so the
+  unprefixed set goes first, with one warning saying what was left out.
 
 `_redirects` is its own language, escaped by `SiteLayout.redirect_source` (a `from` is
 matched against the *decoded* request path) and `SiteLayout.root_path` (a `to` is decoded
@@ -183,7 +183,7 @@ def redirect_rules(catalog: Catalog, layout: SiteLayout, *, legacy: bool = True,
     groups: list[tuple[str, list[Link]]] = [("latest/download", alias_links(catalog, layout))]
     if legacy:
         groups.append(("old flat link", legacy_links(catalog, layout, taken=taken)))
-    sets = [(what, form, _rules(links, layout, form)) for what, links in groups for form in forms]
+    sets = [(what, form, _rules(links, layout, form)) for form in forms for what, links in groups]
     skipped = sum(len(links) for _, links in groups) * len(forms) - sum(len(r) for *_, r in sets)
     if skipped:
         log.warning("_redirects: %d links left out: their file names hold a space, control "
@@ -205,6 +205,4 @@ def redirect_rules(catalog: Catalog, layout: SiteLayout, *, legacy: bool = True,
     if dropped:
         log.warning("_redirects is full (GitLab Pages reads 1,000 rules or 64 KiB): left out %s",
                     ", ".join(dropped))
-    # Written prefixed first; no two sets share a `from`, so their order changes no answer.
-    ordered = [rule for form in forms for what, _ in groups for rule in kept[what, form]]
-    return "".join(ordered).encode("utf-8")
+    return "".join(rule for what, form, _ in sets for rule in kept[what, form]).encode("utf-8")
