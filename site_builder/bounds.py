@@ -44,7 +44,8 @@ MiB = 1024 * 1024
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """How long and how much one exchange may take (README "Robustness" names each default).
+    """How long and how much one exchange may take (README "Robustness" names each default;
+    the plugin options that set them are in `settings.LIMIT_OPTIONS`).
 
     `deadline` bounds a whole API answer, redirects and body included, and the opening of a
     download; a download's body is bounded by `min_rate` bytes/s over any `rate_window`

@@ -65,6 +65,12 @@ class DownloadsConfig(StrictConfig):  # an unknown option is an error naming the
     legacy_links = c.Type(bool, default=True)
     public_key = c.Optional(c.Type(str))  # minisign public key: verify every release with it
     require_signatures = c.Optional(c.Type(bool))  # default: true when public_key is set
+    # bounds of every request (settings.LIMIT_OPTIONS, README "Robustness")
+    request_deadline = c.Optional(c.Type((int, float)))
+    max_response_size = c.Optional(c.Type((int, str)))
+    min_download_rate = c.Optional(c.Type((int, str)))
+    download_rate_window = c.Optional(c.Type((int, float)))
+    max_pages = c.Optional(c.Type(int))
 
 
 class DownloadsPlugin(BasePlugin[DownloadsConfig]):

@@ -8,6 +8,7 @@ CI's project so a pipeline can read another project's registry.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from urllib.parse import urlsplit
 
 import platformdirs
 
+from .bounds import DEFAULT_LIMITS, Limits
 from .budget import parse_size
 from .errors import ConfigError
 from .layout import DEFAULT_DOWNLOAD_PATH, SiteLayout
@@ -46,6 +48,7 @@ class Settings:
     legacy_links: bool = True  # old flat `/<project>/<file>` links answer 301 (links.py)
     public_key: PublicKey | None = None  # the site's minisign key: the build verifies with it
     require_signatures: bool = False  # True by default when a public key is set
+    limits: Limits = DEFAULT_LIMITS  # deadlines and caps of every request (bounds.py)
 
     @property
     def layout(self) -> SiteLayout:
@@ -209,6 +212,7 @@ def resolve(
         description=pick("description") or "",
         max_site_size=parse_size(_first(options.get("max_site_size"), DEFAULT_MAX_SITE_SIZE)),
         api_concurrency=concurrency,
+        limits=network_limits(options),
         legacy_links=bool(_first(options.get("legacy_links"), True)),
         **_signature_settings(pick("public_key", PUBLIC_KEY_VARIABLE),
                               _first(flags.get("require_signatures"),
@@ -220,3 +224,29 @@ def resolve(
 
 
 _ENV_NAMES = {"api_url": "CI_API_V4_URL", "project": "CI_PROJECT_ID"}
+
+# option → (Limits field, what it is); README "Robustness" documents them
+LIMIT_OPTIONS = {
+    "request_deadline": ("deadline", "seconds"),
+    "max_response_size": ("max_response", "a size"),
+    "min_download_rate": ("min_rate", "a size per second"),
+    "download_rate_window": ("rate_window", "seconds"),
+    "max_pages": ("max_pages", "a whole number"),
+}
+
+
+def network_limits(options: Mapping[str, Any]) -> Limits:
+    """`Limits` from the plugin options; what is not set keeps its default."""
+    values: dict[str, Any] = {}
+    for option, (name, kind) in LIMIT_OPTIONS.items():
+        value = options.get(option)
+        if value is None:
+            continue
+        if kind.startswith("a size"):
+            values[name] = parse_size(value, what=option)
+            continue
+        number = value if isinstance(value, int | float) and not isinstance(value, bool) else 0
+        if number <= 0 or (kind == "a whole number" and not isinstance(number, int)):
+            raise ConfigError(f"{option} must be {kind}, more than 0 (got {value!r})")
+        values[name] = int(number) if kind == "a whole number" else float(number)
+    return dataclasses.replace(DEFAULT_LIMITS, **values)

@@ -21,8 +21,15 @@ from site_builder import bounds
 from site_builder import gitlab as gitlab_module
 from site_builder.auth import Credential
 from site_builder.bounds import Limits
-from site_builder.errors import AuthError, PublishError, SourceError, TransientError
+from site_builder.errors import (
+    AuthError,
+    ConfigError,
+    PublishError,
+    SourceError,
+    TransientError,
+)
 from site_builder.gitlab import GitLabClient, RetryPolicy, server_wait
+from site_builder.settings import network_limits
 from site_builder.sources.gitlab import GitLabSource
 from site_builder.strapi import StrapiTarget
 from site_builder.strapi_api import StrapiAPI
@@ -100,6 +107,39 @@ def test_a_stalled_download_is_retried_then_named(
     assert time.monotonic() - started < 3 * 0.4 + 3 * SLACK
     assert not (project / "public").exists()
     assert not list((tmp_path / "c").rglob(".part-*"))
+
+
+def test_the_deadline_is_a_setting_of_the_build(
+    evil: HostileRegistry, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    run_cli: Callable[..., CliResult],
+) -> None:
+    """`request_deadline: 1` in mkdocs.yml cuts a dripping listing after a second, one line."""
+    config = project / "mkdocs.yml"
+    anchor = "      package: VoiceInput\n"
+    config.write_text(config.read_text().replace(anchor, anchor + "      request_deadline: 1\n"))
+    monkeypatch.setenv("GITLAB_TOKEN", TOKEN)
+    evil.drip("GET", PACKAGES, every=0.1, length=80)
+    started = time.monotonic()
+    result = run_cli("build", "--config", str(config), "--api-url", evil.api_url,
+                     "--project", "42", "--output", str(project / "public"),
+                     "--cache-dir", str(tmp_path / "c"))
+    assert result.code == 1 and "took longer than 1 s" in result.error
+    assert time.monotonic() - started < 1.0 + 2 * SLACK  # the build's own start-up included
+    assert evil.hits["drip"] == 1
+
+
+def test_limits_settings_are_checked() -> None:
+    """Each bound is read from the plugin options, sizes in words, and refused when absurd."""
+    limits = network_limits({"request_deadline": 5, "max_response_size": "1MiB",
+                             "min_download_rate": "1KiB", "download_rate_window": 2.5,
+                             "max_pages": 7})
+    assert limits == Limits(deadline=5.0, max_response=MiB, min_rate=1024, rate_window=2.5,
+                            max_pages=7)
+    assert network_limits({}) == bounds.DEFAULT_LIMITS
+    for bad in ({"request_deadline": 0}, {"max_pages": 2.5}, {"max_response_size": "lots"},
+                {"download_rate_window": True}):
+        with pytest.raises(ConfigError, match=next(iter(bad))):
+            network_limits(bad)
 
 
 def update_entry(target: StrapiTarget, data: dict[str, str], *, token: str) -> None:

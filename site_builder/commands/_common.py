@@ -27,7 +27,7 @@ def version_of(args: argparse.Namespace) -> str:
 
 def gitlab_client(settings: Settings) -> GitLabClient:
     api_url, project = settings.require_gitlab()
-    return GitLabClient.from_env(api_url=api_url, project=project)
+    return GitLabClient.from_env(api_url=api_url, project=project, limits=settings.limits)
 
 
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]], *,

@@ -43,4 +43,4 @@ def source_for(settings: Settings) -> Source:
 
     api_url, project = settings.require_gitlab()
     return GitLabSource.from_env(api_url=api_url, project=project,
-                                 concurrency=settings.api_concurrency)
+                                 concurrency=settings.api_concurrency, limits=settings.limits)
