@@ -91,7 +91,10 @@ def test_a_stalled_download_is_retried_then_named(
     run_cli: Callable[..., CliResult],
 ) -> None:
     """The build cuts each stalled attempt, tries again, then fails naming the file."""
-    monkeypatch.setattr(bounds, "DEFAULT_LIMITS", Limits(min_rate=1024, rate_window=0.4))
+    config = project / "mkdocs.yml"
+    anchor = "      package: VoiceInput\n"
+    config.write_text(config.read_text().replace(
+        anchor, anchor + "      min_download_rate: 1KiB\n      download_rate_window: 0.4\n"))
     monkeypatch.setattr(gitlab_module, "DEFAULT_RETRY", FAST)
     monkeypatch.setenv("GITLAB_TOKEN", TOKEN)
     evil.add_package("VoiceInput", "v1.0.0", {"VoiceInput-v1.0.0.zip": b"z" * 50})
