@@ -139,10 +139,13 @@ def test_concurrent_listing_is_complete_ordered_and_backs_off(limited: RateLimit
     assert isinstance(transport, ThrottledTransport)
     assert transport.limit.throttled == 1 and transport.limit.lowest == 8
     assert transport.limit.peak > 4  # it did run calls side by side
-    # After the 429, nobody started a call until Retry-After had nearly passed (the first
-    # half second allows for calls already leaving when the answer arrived).
+    # After the 429, no new wave starts until Retry-After has nearly passed: only calls that
+    # were already on their way (at most the 16 in flight) may reach the server early, however
+    # slow a loaded machine makes them. Without the pause the ~80 calls left would all start
+    # within a few tenths of a second.
     assert limited.throttled_at is not None
     files = [r.start - limited.throttled_at for r in limited.requests
              if "/package_files" in r.path]
-    assert not [t for t in files if 0.5 < t < 1.5]
-    assert max(files) >= 1.5
+    early = [t for t in files if 0 < t < 1.5]
+    assert len(early) <= 16, early
+    assert len([t for t in files if t >= 1.5]) >= 60
