@@ -33,7 +33,10 @@ SHA256_RE = re.compile(r"[0-9a-f]{64}")
 _DRIVE = re.compile(r"^[A-Za-z]:")
 # C0 and C1 controls (U+0085 among them), line and paragraph separators, bidi embeddings,
 # overrides and isolates: each can break a checksum line or make a name read as another.
-_INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# Lone surrogates (JSON can carry them) cannot be written as UTF-8 at all.
+_INVISIBLE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _SHOWN_MAX = 80
 _FIX_VALUE = (
     "GitLab never sends this, so check the API URL (use https://), any proxy in between, "
@@ -152,7 +155,7 @@ def admit(row: PackageVersion) -> PackageVersion:
         files=files,
         status=text(row.status, at=at, field="status"),
         package_type=text(row.package_type, at=at, field="package_type"),
-        notes=text(row.notes, at=at, field="release notes"),
+        notes=_SURROGATE.sub("\ufffd", text(row.notes, at=at, field="release notes")),
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import posixpath
+import re
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
@@ -28,6 +29,8 @@ from .notes import notes_html
 log = logging.getLogger("mkdocs.plugins.downloads")
 
 ATOM = "http://www.w3.org/2005/Atom"
+# Characters XML 1.0 cannot carry at all, escaped or not; ElementTree would write them raw.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def iso(moment: datetime) -> str:
@@ -149,7 +152,7 @@ def atom_feed(catalog: Catalog, layout: SiteLayout) -> bytes:
 
     def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
         node = ET.SubElement(parent, f"{{{ATOM}}}{tag}", attrs)
-        node.text = text
+        node.text = None if text is None else _NOT_XML.sub("\ufffd", text)
         return node
 
     def link(path: str) -> str:

@@ -25,12 +25,15 @@ from importlib import resources
 from typing import Any
 
 import jinja2
+from markupsafe import escape
 
 from ..catalog import Artifact, Catalog, Release, neighbours
 from ..layout import SiteLayout, relative_href
 from ..signing import PUBLIC_KEY_NAME, PublicKey, trusted_comment
 from .machine import iso
 from .notes import notes_html
+
+_PS_QUOTES = re.compile("['\u2018\u2019\u201a\u201b]")
 
 LANDING = "index.md"
 RELEASES = "releases/index.md"
@@ -98,12 +101,20 @@ def verify_commands(file_name: str, sha256: str) -> dict[str, str]:
     """
     saved_as = posixpath.basename(file_name)
     line = shlex.quote(f"{sha256}  {saved_as}")
-    ps_path = "'.\\" + saved_as.replace("'", "''") + "'"
+    ps_path = powershell_quote(".\\" + saved_as)
     return {
         "linux": f"echo {line} | sha256sum -c",
         "macos": f"echo {line} | shasum -a 256 -c",
-        "windows": f"(Get-FileHash -Algorithm SHA256 -LiteralPath {ps_path}).Hash -eq '{sha256}'",
+        "windows": f"(Get-FileHash -Algorithm SHA256 -LiteralPath {ps_path}).Hash -eq "
+                   f"{powershell_quote(sha256)}",
     }
+
+
+def powershell_quote(text: str) -> str:
+    """`text` as one PowerShell single-quoted string: every quote PowerShell closes a string on
+    (`'` and the typographic U+2018, U+2019, U+201A, U+201B) is doubled, which PowerShell reads
+    as that one quote."""
+    return "'" + _PS_QUOTES.sub(lambda m: m.group(0) * 2, text) + "'"
 
 
 def human_size(size: int) -> str:
@@ -145,12 +156,14 @@ def page_sources(catalog: Catalog) -> dict[str, str]:
     titles = {LANDING: "Download", RELEASES: "All releases"}
     for release in catalog.releases:
         titles[version_page_source(release.version)] = f"{release.package} {release.version}"
-    # JSON strings are valid YAML scalars, so any title is quoted safely. The table of
-    # contents would be empty (the bodies are HTML), so its sidebar gives way to the tables.
+    # Material prints a front-matter title unescaped (header, nav, <title>, search results),
+    # so it is HTML-escaped here, once; JSON strings are valid YAML scalars, so any title is
+    # quoted safely. The table of contents would be empty (the bodies are HTML), so its
+    # sidebar gives way to the tables.
     # Version pages stay out of the search index: the releases list already finds every
     # version, and indexing a thousand checksum tables would triple the build time.
     return {
-        src: f"---\ntitle: {json.dumps(title)}\nhide:\n  - toc\n"
+        src: f"---\ntitle: {json.dumps(str(escape(title)))}\nhide:\n  - toc\n"
         + ("" if src in (LANDING, RELEASES) else "search:\n  exclude: true\n")
         + "---\n"
         for src, title in titles.items()
