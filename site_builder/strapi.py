@@ -331,9 +331,10 @@ def plan_update(target: StrapiTarget, data: Mapping[str, Any],
     if target.publish == "safe":
         edits = unpublished_edits(draft, published, data)
         if edits:
-            state = "was never published" if published is None else "has unpublished edits"
+            state = ("was never published and its draft holds" if published is None
+                     else "has unpublished edits to")
             raise PublishError(
-                f"{target.what} {state} to {', '.join(edits)}: publishing {label} "
+                f"{target.what} {state} {', '.join(edits)}: publishing {label} "
                 "would publish them too, so nothing was changed. Publish or discard them in "
                 "Strapi and run notify again, or set strapi.publish to all (publish the whole "
                 "draft) or draft (update the draft only)"

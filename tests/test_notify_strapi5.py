@@ -135,7 +135,7 @@ def test_never_published_entry_is_not_published_by_default(
     strapi.add_entry("apps", DOC, OLD, published=False)
     result = notify()
     assert result.code == 1 and strapi.updates == []
-    assert "was never published to description, title" in result.error
+    assert "was never published and its draft holds description, title" in result.error
 
 
 def test_single_type(notify: Callable[..., CliResult], strapi: FakeStrapi) -> None:
