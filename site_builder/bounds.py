@@ -65,6 +65,14 @@ DEFAULT_LIMITS = Limits()  # what a client gets unless told otherwise; tests swa
 _CHECK_EVERY = 0.1  # seconds between the watchdog's rounds
 _CANCELLED = threading.Event()
 _SOCKETS: weakref.WeakSet[socket.socket] = weakref.WeakSet()  # every socket a guard saw open
+_POOLS: weakref.WeakKeyDictionary[httpx.Client, weakref.WeakSet[socket.socket]] = \
+    weakref.WeakKeyDictionary()
+_POOLS_LOCK = threading.Lock()
+
+
+def _pool_of(http: httpx.Client) -> weakref.WeakSet[socket.socket]:
+    with _POOLS_LOCK:
+        return _POOLS.setdefault(http, weakref.WeakSet())
 
 
 class Exceeded(Exception):
@@ -83,8 +91,10 @@ class Guard:
     """One request's clock: trips at its deadline, or when its body flows below a floor."""
 
     def __init__(self, what: str, *, deadline: float | None = None, min_rate: int = 0,
-                 rate_window: float = 0.0) -> None:
+                 rate_window: float = 0.0, http: httpx.Client | None = None) -> None:
         self.what = what
+        # the sockets `http` ever opened: the one a reused connection waits on is among them
+        self.pool = _pool_of(http) if http is not None else None
         self.started = time.monotonic()
         self.deadline = deadline
         self.expires = self.started + deadline if deadline else None
@@ -119,6 +129,8 @@ class Guard:
 
     def _watch_socket(self, sock: socket.socket) -> None:
         _SOCKETS.add(sock)
+        if self.pool is not None:
+            self.pool.add(sock)
         with self._lock:
             self._sockets.append(sock)
             tripped = self.tripped is not None
@@ -163,6 +175,14 @@ class Guard:
                 return
             self.tripped = why
             sockets = list(self._sockets)
+        if not sockets and self.pool is not None:
+            # Waiting for the headers on a reused connection: its socket is not known, but it
+            # is one of the client's that no other request in flight holds (idle ones are
+            # harmless to shut: the pool sees them closed and connects afresh).
+            with _WATCHDOG.wakeup:
+                others = [g for g in _WATCHDOG.guards if g is not self]
+            busy = {sock for g in others for sock in g._sockets}
+            sockets = [sock for sock in list(self.pool) if sock not in busy]
         for sock in sockets:
             _shut(sock)
 
@@ -327,7 +347,7 @@ def fetch(http: httpx.Client, method: str, url: str, *, limits: Limits | None = 
 
     Raises httpx.TransportError for a network failure, `Exceeded` for a bound."""
     limits = limits or DEFAULT_LIMITS
-    guard = Guard(f"{method} {url}", deadline=limits.deadline)
+    guard = Guard(f"{method} {url}", deadline=limits.deadline, http=http)
     with watching(guard):
         headers = {"Accept-Encoding": ACCEPT_ENCODING, **kwargs.pop("headers", {})}
         request = http.build_request(method, url, headers=headers,

@@ -232,7 +232,8 @@ class GitLabClient:
         def attempt() -> httpx.Response:
             if start is not None:
                 content.seek(start)
-            guard = Guard(f"{method} {path}", deadline=None if uploading else self.limits.deadline)
+            guard = Guard(f"{method} {path}", http=self._http,
+                          deadline=None if uploading else self.limits.deadline)
             with bounds.watching(guard):
                 response = self._send(method, path, guard, params=params, json=json,
                                       content=content, headers=headers)
@@ -293,7 +294,7 @@ class GitLabClient:
         def attempt() -> httpx.Response:
             # The opening has the deadline; the body a throughput floor instead (`_body`).
             guard = Guard(f"GET {path}", deadline=limits.deadline, min_rate=limits.min_rate,
-                          rate_window=limits.rate_window)
+                          rate_window=limits.rate_window, http=self._http)
             guards[:] = [guard]
             with bounds.watching(guard):
                 # identity: the bytes must be the registry's own, to match its SHA256 and size

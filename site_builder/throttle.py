@@ -22,6 +22,8 @@ from contextlib import contextmanager
 
 import httpx
 
+from . import bounds
+from .errors import Interrupted
 from .gitlab import server_wait
 from .settings import DEFAULT_API_CONCURRENCY as DEFAULT_CONCURRENCY
 
@@ -67,7 +69,9 @@ class AdaptiveLimit:
                 wait = self._paused_until - self._clock()
                 if wait <= 0 and self._in_flight < self.limit:
                     break
-                self._changed.wait(timeout=wait if wait > 0 else None)
+                if bounds.cancelled():  # Ctrl-C: no call waits out a pause
+                    raise Interrupted()
+                self._changed.wait(timeout=min(wait, 0.1) if wait > 0 else 0.1)
             self._in_flight += 1
             self.peak = max(self.peak, self._in_flight)
             started = self._clock()

@@ -113,6 +113,22 @@ class HostileRegistry(FakeGitLab):
 
         self.attack("drip", method, path_regex, serve, times)
 
+    def drip_headers(self, method: str, path_regex: str, *, every: float, length: int = 4000,
+                     times: int | None = None) -> None:
+        """A status line, then a header one byte every `every` seconds: no answer ever starts."""
+
+        def serve(req: Request) -> None:
+            req.close_connection = True
+            req.rec.status = 200
+            req.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            for _ in range(length):
+                if self._stopping.wait(every):
+                    return
+                req.wfile.write(b"a")
+            req.wfile.write(b"\r\nContent-Length: 2\r\nConnection: close\r\n\r\n[]")
+
+        self.attack("drip_headers", method, path_regex, serve, times)
+
     def gzip_bomb(self, method: str, path_regex: str, *, size: int,
                   times: int | None = None) -> None:
         """`Content-Encoding: gzip` whose body inflates to `size` bytes (of zeros)."""

@@ -72,6 +72,23 @@ def test_a_dripping_listing_is_cut_at_the_deadline(evil: HostileRegistry) -> Non
     assert evil.hits["drip"] == 1  # a deadline is not retried into minutes
 
 
+@pytest.mark.parametrize("connection", ["new", "reused"])
+def test_headers_that_drip_are_cut_at_the_deadline(evil: HostileRegistry,
+                                                   connection: str) -> None:
+    """A server that never finishes its headers is cut too, on a new connection or on a
+    kept-alive one, and the client works on afterwards."""
+    with client_for(evil, deadline=1.0) as client:
+        if connection == "reused":
+            assert client.get_json("/projects/42/releases") == []
+        evil.drip_headers("GET", PACKAGES, every=0.1, length=60)  # today: 6 s, then an answer
+        started = time.monotonic()
+        with pytest.raises(SourceError, match=r"took longer than 1 s"):
+            client.get_json("/projects/42/packages")
+        assert time.monotonic() - started < 1.0 + SLACK
+        assert client.get_json("/projects/42/releases") == []
+    assert evil.hits["drip_headers"] == 1
+
+
 def test_a_dripping_download_is_cut_by_the_throughput_floor(evil: HostileRegistry) -> None:
     """A download that stays below `min_rate` for `rate_window` is cut as a TransientError."""
     evil.add_package("App", "1.0.0", {"App.zip": b"x" * 100})

@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,8 +19,10 @@ import pytest
 from conftest import CliResult, FolderRegistry
 from hostile_registry import HostileRegistry
 
-from site_builder import output
+from site_builder import bounds, output
+from site_builder.errors import Interrupted
 from site_builder.output import StagedOutput
+from site_builder.throttle import AdaptiveLimit
 
 TOKEN = "glpat-Interrupt-Me-0123456789"
 SLACK = 2.0  # seconds a loaded 2-core machine may add
@@ -171,3 +174,19 @@ def test_the_fallback_swap_still_replaces_the_output(tmp_path: Path,
     staged.commit()
     assert (target / "index.html").read_text() == "new"
     assert [p.name for p in tmp_path.iterdir()] == ["public"]
+
+
+def test_an_interrupt_ends_a_wait_for_the_servers_pause() -> None:
+    """A call queued behind a 60 s `Retry-After` stops at once on Ctrl-C, not a minute later."""
+    limit = AdaptiveLimit(start=1)
+    limit.observe(429, {"retry-after": "60"}, started=time.monotonic())
+    timer = threading.Timer(0.2, bounds.cancel_all)
+    started = time.monotonic()
+    timer.start()
+    try:
+        with pytest.raises(Interrupted), limit.slot():
+            pass
+    finally:
+        timer.join()
+        bounds.reset_cancel()
+    assert time.monotonic() - started < 0.2 + SLACK
