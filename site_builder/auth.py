@@ -23,8 +23,16 @@ TOKEN_VARIABLES = (
     ("CI_JOB_TOKEN", "JOB-TOKEN"),
     ("GITLAB_DEPLOY_TOKEN", "DEPLOY-TOKEN"),
 )
-SECRET_VARIABLES = (*tuple(name for name, _ in TOKEN_VARIABLES), "STRAPI_TOKEN",
-                    "MINISIGN_SECRET_KEY", "MINISIGN_PASSWORD")
+SECRET_VARIABLES = (
+    *tuple(name for name, _ in TOKEN_VARIABLES),
+    "STRAPI_TOKEN",
+    "MINISIGN_SECRET_KEY",
+    "MINISIGN_PASSWORD",
+    # object storage (boto3 reads them itself; we only keep them out of every line we print)
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_ACCESS_KEY_ID",
+)
 AUTH_HEADERS = frozenset(h.lower() for _, h in TOKEN_VARIABLES) | {"authorization"}
 MASK = "[MASKED]"
 

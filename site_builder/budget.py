@@ -96,10 +96,13 @@ def largest_fitting_keep(catalog: Catalog, *, max_bytes: int) -> int | None:
     return fitting
 
 
-def check_budget(catalog: Catalog, *, max_bytes: int) -> None:
-    """Raise BudgetError, naming the heaviest versions and a `keep` that fits, if too big."""
+def check_budget(catalog: Catalog, *, max_bytes: int, artifacts_on_pages: bool = True) -> None:
+    """Raise BudgetError, naming the heaviest versions and a `keep` that fits, if too big.
+
+    With the artifacts in object storage (`artifacts_on_pages=False`) only the pages count.
+    """
     releases = catalog.releases
-    hosted = [r for r in releases if r.hosted]
+    hosted = [r for r in releases if r.hosted and artifacts_on_pages]
     estimate = SiteEstimate.of(releases, hosted)
     if estimate.fits(max_bytes=max_bytes):
         return

@@ -9,7 +9,9 @@
     ├── IntegrityError          downloaded bytes do not match the registry's size or SHA256
     ├── SignatureError          a key cannot be read, or a signature does not verify
     ├── BudgetError             the site would exceed the GitLab Pages size budget
-    └── PublishError            an upload, release or notification failed
+    ├── PublishError            an upload, release or notification failed
+    └── StorageError            the artifact bucket cannot be reached, read or written, or
+                                already holds different bytes under a published name
 
 Every message says what is wrong and what to do about it. None ever contains a token.
 
@@ -60,6 +62,10 @@ class BudgetError(SiteBuilderError):
 
 class PublishError(SiteBuilderError):
     """Raised when `publish`, `release` or `notify` cannot finish its work."""
+
+
+class StorageError(SiteBuilderError):
+    """Raised when object storage refuses, is missing, does not answer, or holds other bytes."""
 
 
 class TransientError(SourceError):

@@ -4,6 +4,11 @@
     layout.artifact_path("v1.2.0", "VoiceInput-v1.2.0.zip")  # download/v1.2.0/VoiceInput-v1.2.0.zip
     layout.url("latest.json")         # https://group.gitlab.io/speech-to-text/latest.json
     layout.prefix                     # /speech-to-text  (what `_redirects` rules must carry)
+    layout.locate("v1.2.0", "VoiceInput-v1.2.0.zip")   # where the file is served: a Location
+
+`locate` is the one answer to "where does this artifact live, and what is its URL": on the
+Pages site by default, in object storage when `storage_url` (the bucket's public URL) is set.
+Renderers ask it and never look at how the bytes got there.
 """
 
 from __future__ import annotations
@@ -68,11 +73,27 @@ def check_download_path(pattern: str) -> None:
 
 
 @dataclass(frozen=True, slots=True)
+class Location:
+    """Where one artifact is served from: a file of the site, or an object in storage."""
+
+    path: str | None  # site path when the file is part of the Pages site, else None
+    url: str | None  # absolute URL, when known
+    hosted: str | None = None  # "storage" when the bytes live outside the site
+
+    def href(self, from_dir: str) -> str:
+        """The link from a page whose folder is `from_dir`: relative on the site, else absolute."""
+        if self.path is not None:
+            return relative_href(from_dir, self.path)
+        return self.url or ""
+
+
+@dataclass(frozen=True, slots=True)
 class SiteLayout:
     """Paths of the output tree, configured by `download_path` and the site URL."""
 
     download_path: str = DEFAULT_DOWNLOAD_PATH
     site_url: str | None = None
+    storage_url: str | None = None  # public URL of the bucket prefix that holds the artifacts
 
     def __post_init__(self) -> None:
         check_download_path(self.download_path)
@@ -88,6 +109,20 @@ class SiteLayout:
 
     def artifact_path(self, version: str, file: str) -> str:
         return f"{self.version_folder(version)}/{file}"
+
+    def locate(self, version: str, file: str) -> Location:
+        """Where `file` of `version` is served; storage keys mirror the site's paths."""
+        path = self.artifact_path(version, file)
+        if self.storage_url:
+            url = self.storage_url.rstrip("/") + "/" + url_path(path)
+            return Location(path=None, url=url, hosted="storage")
+        return Location(path=path, url=self.url(path))
+
+    def redirect_url(self, url: str) -> str:
+        """An absolute `_redirects` `to` (another host, GitLab 17.4+), its path escaped as
+        `root_path` escapes one: Pages templates `:name` and `$` in any target."""
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.netloc}" + quote(unquote(parts.path), safe=_REDIRECT_SAFE)
 
     def sums_path(self, version: str) -> str:
         return f"{self.version_folder(version)}/{SUMS_NAME}"

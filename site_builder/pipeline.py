@@ -23,6 +23,7 @@ from .render.machine import machine_files
 from .settings import Settings
 from .signing import PUBLIC_KEY_NAME, PublicKey, refuse_oversized, signed_catalog
 from .sources import Source, source_for
+from .targets import Item, Target, target_for
 from .timing import Stopwatch
 
 log = logging.getLogger("mkdocs.plugins.downloads")
@@ -35,6 +36,8 @@ class PreparedSite:
     catalog: Catalog
     layout: SiteLayout
     cached: dict[str, Path]  # SHA256 → cache file
+    target: Target
+    needed: tuple[Item, ...] = ()  # what the target still needs in the site folder
     compressed_cache: Path | None = None  # where `.gz`/`.br` copies are kept between builds
     legacy_links: bool = True
     public_key: PublicKey | None = None  # the key every release's signature was checked with
@@ -46,12 +49,16 @@ def prepare(
     source: Source | None = None,
     on_chunk: ProgressHook | None = None,
     stopwatch: Stopwatch | None = None,
+    preview: bool = False,
 ) -> PreparedSite:
+    """Read the source, check the catalogue, bring into the cache what the target lacks and
+    deliver it (a bucket gets its uploads here; a preview writes nowhere)."""
     package = settings.require_package()
     if source is None:  # a source made here is closed here: GitLab's holds open connections
         made = source_for(settings)
         try:
-            return prepare(settings, source=made, on_chunk=on_chunk, stopwatch=stopwatch)
+            return prepare(settings, source=made, on_chunk=on_chunk, stopwatch=stopwatch,
+                           preview=preview)
         finally:
             getattr(made, "close", lambda: None)()
     layout = settings.layout
@@ -62,30 +69,42 @@ def prepare(
             "without a path prefix (right on a custom or unique domain; for "
             "<group>.<pages-domain>/<project>/ pass --site-url or build in GitLab CI)"
         )
+    keep = settings.keep
+    if keep is not None and settings.storage is not None:
+        log.warning("keep: %d is ignored: with storage every version's files stay in %s",
+                    keep, settings.storage.describe())
+        keep = None
     with _phase(stopwatch, "registry"):
         catalog = build_catalog(
             source.versions(package),
             package=package,
             prereleases=settings.prereleases,
-            keep=settings.keep,
+            keep=keep,
         )
     for warning in catalog.warnings:
         log.warning(warning)
     if not catalog.releases:
         log.warning("%s has no published version of %r yet", source.describe(), package)
-    check_budget(catalog, max_bytes=settings.max_site_size)  # before a byte is fetched
+    target = target_for(settings, preview=preview)
+    # before a byte is fetched; artifacts in storage do not count against Pages' limit
+    check_budget(catalog, max_bytes=settings.max_site_size,
+                 artifacts_on_pages=settings.storage is None)
     refuse_oversized(catalog)
-    with _phase(stopwatch, "fetch"), \
-            download_progress() if on_chunk is None else nullcontext(on_chunk) as hook:
-        fetcher = Fetcher(source, ArtifactCache(settings.cache_dir), on_chunk=hook)
-        # Signatures first: a version that fails them fails before its big files download.
-        signing_files = fetcher.fetch_pairs(catalog.signing_artifacts())
-        catalog = signed_catalog(catalog, lambda a: signing_files[a.sha256.lower()].read_bytes(),
-                                 public_key=settings.public_key,
-                                 require=settings.require_signatures)
-        cached = {**signing_files, **fetcher.fetch(catalog)}
-    return PreparedSite(catalog=catalog, layout=layout, cached=cached,
-                        compressed_cache=settings.cache_dir / "compressed",
+    with _phase(stopwatch, "fetch"):  # (a bucket's uploads are timed with the downloads)
+        with download_progress() if on_chunk is None else nullcontext(on_chunk) as hook:
+            fetcher = Fetcher(source, ArtifactCache(settings.cache_dir), on_chunk=hook)
+            # Signatures first: a version that fails them fails before its big files download.
+            signing_files = fetcher.fetch_pairs(catalog.signing_artifacts())
+            catalog = signed_catalog(
+                catalog, lambda a: signing_files[a.sha256.lower()].read_bytes(),
+                public_key=settings.public_key, require=settings.require_signatures,
+            )
+            needed = target.plan(catalog)  # what the target lacks: all, on Pages
+            cached = {**signing_files, **fetcher.fetch_pairs(needed)}
+        with download_progress(verb="uploading") if on_chunk is None else nullcontext() as up:
+            target.deliver(needed, cached, on_chunk=up)
+    return PreparedSite(catalog=catalog, layout=layout, cached=cached, target=target,
+                        needed=tuple(needed), compressed_cache=settings.cache_dir / "compressed",
                         legacy_links=settings.legacy_links,
                         public_key=settings.public_key)
 
@@ -98,11 +117,7 @@ def write_site(prepared: PreparedSite, site_dir: Path) -> Compressed:
     """Artifacts (byte for byte from the cache), every machine-readable file, and `.gz`/`.br`
     copies of all text in `site_dir` (so call it once the pages are written)."""
     catalog, layout = prepared.catalog, prepared.layout
-    artifacts = []
-    for release, artifact in catalog.hosted_artifacts():
-        path = layout.artifact_path(release.version, artifact.name)
-        place(prepared.cached[artifact.sha256.lower()], join_within(site_dir, path))
-        artifacts.append(path)
+    artifacts = prepared.target.place(prepared.needed, prepared.cached, site_dir)
     for release in catalog.releases:  # the registry's list and signature, byte for byte
         from_registry = {layout.sums_path(release.version): release.sums,
                          layout.signature_path(release.version): release.signature}

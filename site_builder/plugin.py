@@ -71,6 +71,7 @@ class DownloadsConfig(StrictConfig):  # an unknown option is an error naming the
     min_download_rate = c.Optional(c.Type((int, str)))
     download_rate_window = c.Optional(c.Type((int, float)))
     max_pages = c.Optional(c.Type(int))
+    storage = c.Type(dict, default={})  # artifacts in an S3-compatible bucket (targets/config.py)
 
 
 class DownloadsPlugin(BasePlugin[DownloadsConfig]):
@@ -114,7 +115,8 @@ class DownloadsPlugin(BasePlugin[DownloadsConfig]):
             if settings.site_url:
                 config.site_url = settings.site_url
             with ci_log.Section("fetch", "Reading the registry, verifying artifacts"):
-                prepared = pipeline.prepare(settings, stopwatch=self.stopwatch)
+                prepared = pipeline.prepare(settings, stopwatch=self.stopwatch,
+                                            preview=self.command == "serve")
         self.settings, self.prepared = settings, prepared
         catalog = prepared.catalog
         self.renderer = PageRenderer(

@@ -37,12 +37,12 @@ PLAIN_INTERVAL = 10.0  # seconds between lines in a log; CI logs need a sign of 
 
 @contextmanager
 def download_progress(
-    stream: TextIO | None = None, *, interval: float = PLAIN_INTERVAL
+    stream: TextIO | None = None, *, interval: float = PLAIN_INTERVAL, verb: str = "downloading"
 ) -> Iterator[ProgressHook]:
-    """A progress hook for `Fetcher`: rich bars when `stream` (stderr) is a terminal."""
+    """A progress hook for `Fetcher` (or uploads): rich bars when `stream` is a terminal."""
     stream = sys.stderr if stream is None else stream
     isatty = getattr(stream, "isatty", None)
-    reporter: _Bars | _Lines = _Bars(stream) if isatty and isatty() else _Lines(interval)
+    reporter: _Bars | _Lines = _Bars(stream) if isatty and isatty() else _Lines(interval, verb)
     try:
         yield reporter.on_chunk
     finally:
@@ -84,8 +84,9 @@ class _Bars:
 class _Lines:
     """Plain log lines: each finished file at debug level, a running total every `interval`."""
 
-    def __init__(self, interval: float) -> None:
+    def __init__(self, interval: float, verb: str = "downloading") -> None:
         self.interval = interval
+        self.verb = verb
         self.received: dict[str, int] = {}
         self.total = 0
         self.lock = threading.Lock()
@@ -102,9 +103,10 @@ class _Lines:
                 self.next_line = now + self.interval
             files, total = len(self.received), self.total
         if done == artifact.size:
-            log.debug("downloaded %s (%s)", artifact.name, _megabytes(artifact.size))
+            done_verb = self.verb.removesuffix("ing") + "ed"  # downloaded, uploaded
+            log.debug("%s %s (%s)", done_verb, artifact.name, _megabytes(artifact.size))
         if due:
-            log.info("downloading: %s so far, %d file(s) started", _megabytes(total), files)
+            log.info("%s: %s so far, %d file(s) started", self.verb, _megabytes(total), files)
 
     def close(self) -> None:
         pass

@@ -69,7 +69,7 @@ def asset_links(version: str, file_names: Iterable[str], layout: SiteLayout) -> 
     """A `package` link per file to its Pages download URL; direct paths only where valid."""
     links = []
     for name in file_names:
-        url = layout.url(layout.artifact_path(version, name))
+        url = layout.locate(version, name).url
         if url is None:
             raise ConfigError(
                 "the release links need the site's public URL: pass --site-url, set "

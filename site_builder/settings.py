@@ -23,6 +23,7 @@ from .budget import parse_size
 from .errors import ConfigError
 from .layout import DEFAULT_DOWNLOAD_PATH, SiteLayout
 from .signing import PUBLIC_KEY_VARIABLE, PublicKey, parse_public_key
+from .targets.config import StorageConfig
 
 DEFAULT_MAX_SITE_SIZE = 1024**3  # GitLab.com's Pages limit; self-managed defaults to 100 MB
 DEFAULT_API_CONCURRENCY = 16  # API calls in flight at most; fewer while GitLab answers 429
@@ -49,10 +50,12 @@ class Settings:
     public_key: PublicKey | None = None  # the site's minisign key: the build verifies with it
     require_signatures: bool = False  # True by default when a public key is set
     limits: Limits = DEFAULT_LIMITS  # deadlines and caps of every request (bounds.py)
+    storage: StorageConfig | None = None  # artifacts in object storage instead of on Pages
 
     @property
     def layout(self) -> SiteLayout:
-        return SiteLayout(download_path=self.download_path, site_url=self.site_url)
+        return SiteLayout(download_path=self.download_path, site_url=self.site_url,
+                          storage_url=self.storage.public_url if self.storage else None)
 
     def require_package(self) -> str:
         if not self.package:
@@ -217,6 +220,7 @@ def resolve(
         **_signature_settings(pick("public_key", PUBLIC_KEY_VARIABLE),
                               _first(flags.get("require_signatures"),
                                      options.get("require_signatures"))),
+        storage=StorageConfig.parse(options.get("storage")),
     )
     settings.layout  # validates download_path and the site URL early  # noqa: B018
     _check(settings, options, lambda name: _origin(name, flags, options, _ENV_NAMES.get(name)))

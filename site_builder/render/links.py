@@ -69,8 +69,14 @@ def target(layout: SiteLayout, destination: str, *, prefix: str) -> str:
     Pages 17.4+ redirects to other hosts with 301 and 302.
     """
     if _ABSOLUTE.match(destination):
-        return destination
+        return layout.redirect_url(destination)
     return layout.root_path(destination, prefix=prefix)
+
+
+def _home(layout: SiteLayout, release: Release, artifact: Artifact) -> str:
+    """Where a link to `artifact` leads: its site path, or its absolute URL in storage."""
+    location = layout.locate(release.version, artifact.name)
+    return location.path if location.path is not None else location.url or ""
 
 
 def _alias_sidecar(release: Release, layout: SiteLayout, alias: str) -> str:
@@ -124,7 +130,7 @@ def alias_links(catalog: Catalog, layout: SiteLayout) -> list[Link]:
     names = {a.name for a in latest.files}
     links: dict[str, str] = {}
     for alias, artifact in _aliases(latest):
-        links.setdefault(alias, layout.artifact_path(latest.version, artifact.name))
+        links.setdefault(alias, _home(layout, latest, artifact))
         if alias == artifact.name:
             links.setdefault(f"{alias}.sha256",
                              layout.artifact_path(latest.version, f"{artifact.name}.sha256"))
@@ -156,8 +162,8 @@ def legacy_links(catalog: Catalog, layout: SiteLayout, *,
         for artifact in release.files:
             if artifact.name in links or _shadowed(artifact.name, taken):
                 continue
-            dest = layout.artifact_path(release.version, artifact.name)
-            links[artifact.name] = Link(artifact.name, dest, LEGACY_STATUS)
+            links[artifact.name] = Link(artifact.name, _home(layout, release, artifact),
+                                        LEGACY_STATUS)
     return list(links.values())
 
 

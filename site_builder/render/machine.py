@@ -43,11 +43,12 @@ def release_record(release: Release, layout: SiteLayout) -> dict[str, Any]:
     for artifact in release.files:
         entry: dict[str, Any] = {"name": artifact.name}
         if release.hosted:
-            path = layout.artifact_path(release.version, artifact.name)
-            entry["path"] = path
-            url = layout.url(path)
-            if url:
-                entry["url"] = url
+            location = layout.locate(release.version, artifact.name)
+            entry["path"] = location.path
+            if location.url:
+                entry["url"] = location.url
+            if location.hosted:
+                entry["hosted"] = location.hosted
         else:
             entry["path"] = None
         entry["size"] = artifact.size

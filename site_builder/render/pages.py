@@ -284,7 +284,7 @@ class PageRenderer:
             return relative_href(page_dir, path)
 
         def files(release: Release) -> list[FileView]:
-            return [self._file_view(release, a, href) for a in release.files]
+            return [self._file_view(release, a, page_dir) for a in release.files]
 
         def notes(release: Release, *, top: int = 3) -> str:
             return demote_headings(notes_html(release.notes), top=top)
@@ -304,16 +304,17 @@ class PageRenderer:
             **extra,
         )
 
-    def _file_view(self, release: Release, artifact: Artifact, href: Any) -> FileView:
+    def _file_view(self, release: Release, artifact: Artifact, page_dir: str) -> FileView:
         path = self.layout.artifact_path(release.version, artifact.name)
+        location = self.layout.locate(release.version, artifact.name)
         os_name, arch = platform_of(artifact.name)
         return FileView(
             name=artifact.name,
-            href=href(path) if release.hosted else "",
+            href=location.href(page_dir) if release.hosted else "",
             sha256=artifact.sha256,
             size=human_size(artifact.size),
             bytes=artifact.size,
-            checksum_href=href(path + ".sha256") if release.hosted else None,
+            checksum_href=relative_href(page_dir, path + ".sha256") if release.hosted else None,
             os=os_name,
             arch=arch,
             platform=platform_label(os_name, arch),

@@ -1,0 +1,37 @@
+"""The Pages site folder as the home of the artifacts: every hosted file is a file of the site."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from ..catalog import Catalog
+from ..fetch import ProgressHook, place
+from ..layout import SiteLayout
+from ..output import join_within
+from . import Item
+
+
+class PagesFolder:
+    """Artifacts hard-linked (or copied) from the cache into `download/<version>/`."""
+
+    def __init__(self, layout: SiteLayout) -> None:
+        self.layout = layout
+
+    def describe(self) -> str:
+        return "the Pages site"
+
+    def plan(self, catalog: Catalog) -> list[Item]:
+        return list(catalog.hosted_artifacts())  # a fresh site folder holds nothing yet
+
+    def deliver(self, items: Sequence[Item], cached: Mapping[str, Path], *,
+                on_chunk: ProgressHook | None = None) -> None:
+        pass  # the bytes travel with the site folder
+
+    def place(self, items: Sequence[Item], cached: Mapping[str, Path], site_dir: Path) -> list[str]:
+        paths = []
+        for release, artifact in items:
+            path = self.layout.artifact_path(release.version, artifact.name)
+            place(cached[artifact.sha256.lower()], join_within(site_dir, path))
+            paths.append(path)
+        return paths
