@@ -9,11 +9,14 @@ Four checks, each a function that returns problems rather than raising:
 `latest.txt` point at files that exist with that SHA256 and size), `check_links` (every
 href/src of every page and every CSS `url()` resolves to a file of the site) and
 `check_redirects` (`_redirects` syntax, GitLab Pages' limits, targets that exist, no file
-shadowing a rule). Paths in problems are relative to the site folder.
+shadowing a rule). Artifacts kept in object storage (and links and rules leading there) are
+asked for over HTTP by `verify_storage.check_stored`. Paths in problems are relative to the
+site folder.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import posixpath
@@ -34,6 +37,7 @@ from .layout import url_path
 from .pages_server import lookup, read_rules
 from .redirects import MAX_BYTES, MAX_RULES, RedirectRules, Rule, parse_redirects, rule_problem
 from .signing import PUBLIC_KEY_NAME, PublicKey, comment_fields, parse_public_key
+from .verify_storage import StoredFile, check_stored, storage_origins, stored_files
 
 ENCODINGS = {".gz": gzip.decompress, ".br": brotli.decompress}
 _IGNORED_SCHEMES = ("mailto", "tel", "javascript", "data", "blob", "about", "ftp", "sms")
@@ -51,6 +55,7 @@ class Report:
     links: int = 0
     rules: int = 0
     signatures: int = 0
+    stored: int = 0  # artifacts checked in object storage
 
     @property
     def ok(self) -> bool:
@@ -58,8 +63,10 @@ class Report:
 
     def summary(self, site: Path) -> str:
         signed = f", {self.signatures} signatures verify" if self.signatures else ""
-        return (f"{site}: {self.artifacts} artifacts match their checksums, {self.links} links "
-                f"in {self.pages} pages resolve, {self.rules} redirect rules are valid{signed}")
+        stored = f" ({self.stored} in storage)" if self.stored else ""
+        return (f"{site}: {self.artifacts + self.stored} artifacts match their checksums{stored}, "
+                f"{self.links} links in {self.pages} pages resolve, {self.rules} redirect rules "
+                f"are valid{signed}")
 
 
 @dataclass
@@ -71,6 +78,9 @@ class _Site:
     built_prefix: str = ""  # the prefix of the URL the site was built with (index.json)
     netloc: str | None = None  # host[:port] of the site URL, when known
     hashes: dict[str, str] = field(default_factory=dict)
+    stored: dict[str, StoredFile] = field(default_factory=dict)  # url → artifact in storage
+    remote: dict[str, str] = field(default_factory=dict)  # site path it would have → SHA256
+    storage_links: set[str] = field(default_factory=set)  # other URLs into storage
 
     def file(self, site_path: str) -> Path | None:
         """The file a site path names, or None; never a path outside the folder."""
@@ -86,6 +96,11 @@ class _Site:
             self.hashes[key] = file_sha256(path)
         return self.hashes[key]
 
+    def stored_at(self, url: str) -> StoredFile | None:
+        """The artifact in storage at `url` (compared decoded), if index.json lists one."""
+        wanted = unquote(url)
+        return next((f for u, f in self.stored.items() if unquote(u) == wanted), None)
+
     def rel(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
 
@@ -93,13 +108,17 @@ class _Site:
 def verify_site(
     root: Path, *, site_url: str | None = None, default_site_url: str | None = None,
     public_key: PublicKey | None = None,
+    deep: bool = False,
 ) -> Report:
     """Every check on the site in `root`; every signature too when `public_key` is given.
 
     The site URL (its path is the prefix `_redirects` rules carry) is `site_url`, else the
     one the build wrote into index.json, else `default_site_url`, else guessed from the rules.
+    `deep` downloads and hashes artifacts in object storage instead of asking for a HEAD.
     """
     site = _Site(root=root)
+    with contextlib.suppress(OSError, ValueError):  # check_indexes reports a broken index
+        site.stored = stored_files(json.loads((root / "index.json").read_text("utf-8")))
     built_url = site_url_of(root)
     site.built_prefix = urlsplit(built_url).path.rstrip("/") if built_url else ""
     site_url = site_url or built_url or default_site_url
@@ -116,8 +135,9 @@ def verify_site(
     redirected = {path for rule in rules if (path := _strip(site, rule.source)) is not None}
     pages, links = check_links(site, problems, redirected=redirected)
     signatures = check_signatures(site, public_key, problems) if public_key else 0
+    stored = check_stored(site.stored, site.storage_links, problems, deep=deep)
     return Report(problems=tuple(problems), artifacts=artifact_count, pages=pages, links=links,
-                  rules=len(rules), signatures=signatures)
+                  rules=len(rules), signatures=signatures, stored=stored)
 
 
 # -- checksums -------------------------------------------------------------------------------
@@ -141,6 +161,7 @@ def check_checksums(site: _Site, problems: list[str]) -> int:
     (what `latest/download/` aliases lead to) is checked through the rules instead.
     """
     listed: set[Path] = set()
+    in_storage = {(f.sha256, f.name) for f in site.stored.values()}
     for sums in sorted(site.root.rglob(SUMS_NAME)):
         folder = sums.parent
         for digest, name in parse_sums(sums.read_text("utf-8", errors="replace")):
@@ -149,6 +170,9 @@ def check_checksums(site: _Site, problems: list[str]) -> int:
                 problems.append(f"{site.rel(sums)}: not a `sha256  file` line: {name!r}")
                 continue
             path = site.file(posixpath.join(site.rel(folder), name))
+            if path is None and (digest, name) in in_storage:  # checked by check_stored
+                site.remote[posixpath.join(site.rel(folder), name)] = digest
+                continue
             if path is None:
                 problems.append(f"{where} is listed but missing")
                 continue
@@ -162,6 +186,11 @@ def check_checksums(site: _Site, problems: list[str]) -> int:
             _check_encoded(site, path, original, problems)
         elif path.name.endswith(".sha256") and original in listed:
             _check_sidecar(site, path, original, problems)
+        elif path.name.endswith(".sha256") and site.rel(original) in site.remote:
+            expected = (site.remote[site.rel(original)], original.name)
+            if list(parse_sums(path.read_text("utf-8", errors="replace"))) != [expected]:
+                problems.append(f"{site.rel(path)} does not match {original.name} in storage, "
+                                f"whose line is `{expected[0]}  {expected[1]}`")
         elif _sums_of_folder(site, path, listed):
             continue
         elif path.name not in SIGNING_NAMES and not sums_folders.isdisjoint(path.parents):
@@ -174,6 +203,8 @@ def _sums_of_folder(site: _Site, path: Path, listed: set[Path]) -> bool:
     if not (path.name.endswith(".sha256") or path.name.startswith(SUMS_NAME)):
         return False
     digests = {site.sha256(p) for p in listed if path.parent in p.parents}
+    folder = site.rel(path.parent) + "/"
+    digests |= {d for p, d in site.remote.items() if p.startswith(folder)}  # kept in storage
     entries = list(parse_sums(path.read_text("utf-8", errors="replace")))
     return bool(entries) and all(digest in digests for digest, _ in entries)
 
@@ -360,6 +391,9 @@ def _link_problem(site: _Site, page: str, url: str, base: str | None,
     origin = f"http://{site.netloc or 'site.invalid'}"
     here = urljoin(f"{origin}{site.prefix}/{url_path(page)}", base or "")
     target = urlsplit(urljoin(here, url))
+    if f"{target.scheme}://{target.netloc}" in storage_origins(site.stored):
+        site.storage_links.add(target.geturl())  # asked for by check_stored
+        return None, 1
     if f"{target.scheme}://{target.netloc}" != origin:
         return None, 0  # another host: not ours to check
     site_path = _strip(site, target.path)
@@ -392,7 +426,8 @@ def _strip(site: _Site, path: str) -> str | None:
 
 def _prefix_from_rules(site: _Site, rules: tuple[Rule, ...]) -> str:
     """The site prefix that makes the first rule's target a file, for sites without a URL."""
-    segments = [s for s in urlsplit(rules[0].target).path.split("/") if s]
+    local = [rule for rule in rules if rule.target.startswith("/")]  # not another host
+    segments = [s for s in urlsplit(local[0].target if local else "").path.split("/") if s]
     for cut in range(len(segments)):
         if site.file(unquote("/".join(segments[cut:]))):
             return "/" + "/".join(segments[:cut]) if cut else ""
@@ -430,7 +465,10 @@ def check_redirects(site: _Site, problems: list[str]) -> None:
         if problem := rule_problem(rule):
             problems.append(f"{where}: {problem}")
             continue
-        if urlsplit(rule.target).scheme:
+        parts = urlsplit(rule.target)
+        if parts.scheme and f"{parts.scheme}://{parts.netloc}" in storage_origins(site.stored):
+            site.storage_links.add(rule.target)  # asked for by check_stored
+        if parts.scheme:
             continue  # another host: not ours to check
         # Either address of the site: the one checked, and the one it was built for.
         prefix = next((p for p in (site.prefix, site.built_prefix)
@@ -447,16 +485,21 @@ def check_redirects(site: _Site, problems: list[str]) -> None:
             domain = "" if prefixed or not site.prefix else " (on a custom domain, no prefix)"
             problems.append(f"{where}: {rule.target} does not exist{domain}")
             continue
-        _check_fetched_sums(site, served, rule.source, prefix, answer, where, problems)
+        if isinstance(answer, Path):  # (a rule into storage: check_stored asks for it)
+            _check_fetched_sums(site, served, rule.source, prefix, answer, where, problems)
 
 
-def _follow(site: _Site, rules: RedirectRules, request: str, prefix: str) -> Path | None:
-    """The file a request ends at after Pages' redirects (a few hops), or None."""
+def _follow(site: _Site, rules: RedirectRules, request: str,
+            prefix: str) -> Path | StoredFile | None:
+    """The file a request ends at after Pages' redirects (a few hops), or None; an artifact
+    in object storage when a rule leads there (check_stored asks the store for it)."""
     for _ in range(5):
         answer = lookup(site.root, request, prefix=prefix, rules=rules)
         if answer.status == 200 and answer.file is not None:
             return answer.file
-        if answer.location is None or not answer.location.startswith("/"):
+        if answer.location is not None and not answer.location.startswith("/"):
+            return site.stored_at(answer.location)
+        if answer.location is None:
             return None
         request = unquote(answer.location.partition("?")[0])
     return None
@@ -476,9 +519,10 @@ def _check_fetched_sums(site: _Site, rules: RedirectRules, request: str, prefix:
                 problems.append(f"{where}: names {name!r}, which {folder}/ does not serve; "
                                 f"save it with curl -LO and sha256sum -c fails")
             continue
-        if site.sha256(fetched) != digest:
+        served = fetched.sha256 if isinstance(fetched, StoredFile) else site.sha256(fetched)
+        if served != digest:
             problems.append(f"{where}: says {name} has SHA256 {digest}, but {folder}/{name} "
-                            f"serves {site.sha256(fetched)}")
+                            f"serves {served}")
 
 
 def _has_placeholder(path: str) -> bool:

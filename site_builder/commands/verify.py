@@ -30,6 +30,9 @@ def add_parser(subparsers: Any) -> None:
                         help="also check every SHA256SUMS.minisig with this minisign public "
                              "key (its base64 line, or minisign.pub; default: "
                              "$MINISIGN_PUBLIC_KEY)")
+    parser.add_argument("--deep", action="store_true",
+                        help="download artifacts kept in object storage from their public URL "
+                             "and hash them (default: a HEAD checks size and SHA256)")
     parser.set_defaults(run=run)
 
 
@@ -40,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
     key_text = args.public_key or os.environ.get(PUBLIC_KEY_VARIABLE, "")
     key = parse_public_key(key_text, source="--public-key") if key_text else None
     report = verify_site(site, site_url=args.site_url,
-                         default_site_url=os.environ.get("CI_PAGES_URL"), public_key=key)
+                         default_site_url=os.environ.get("CI_PAGES_URL"), public_key=key,
+                         deep=args.deep)
     if report.ok:
         print(f"ok: {report.summary(site)}")
         return 0

@@ -38,7 +38,8 @@ from urllib.parse import quote
 
 from ..catalog import Artifact, Release
 from ..errors import IntegrityError, StorageError
-from ..fetch import CHUNK, ProgressHook
+from ..fetch import ProgressHook
+from ..hashing import CHUNK
 from ..layout import SiteLayout
 from .config import StorageConfig
 
