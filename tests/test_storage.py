@@ -28,6 +28,8 @@ from s3_server import KEY_ID, SECRET, S3Server
 from site_builder.cli import main
 from site_builder.pages_server import PagesServer
 
+pytestmark = pytest.mark.slow  # a real S3 API server and full builds
+
 MIB = 1024**2
 BIG = 5 * MIB + 64 * 1024  # over the 5 MiB multipart threshold: two parts of S3's minimum size
 SITE_URL = "https://group.gitlab.io/voice/"
