@@ -20,6 +20,7 @@ import dataclasses
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import RegistryValueError, UnsafePathError
@@ -131,6 +132,12 @@ def check_relative_path(name: str, *, what: str = "file name") -> str:
             "or read as another name; rename it in the registry"
         )
     return name
+
+
+def leaves_folder(path: Path, root: Path) -> bool:
+    """True when `path`, links followed, is not inside `root`: a link out of a folder would
+    publish a file nobody put there (`/etc/passwd`, a key)."""
+    return root.resolve() not in path.resolve().parents
 
 
 def file_name(value: Any, *, at: str) -> str:

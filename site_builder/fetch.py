@@ -18,7 +18,7 @@ from pathlib import Path
 from .boundary import SHA256_RE, quoted
 from .catalog import Artifact, Catalog, Release
 from .errors import IntegrityError, TransientError, UnsafePathError
-from .hashing import PART_PREFIX, file_sha256, write_verified
+from .hashing import CHUNK, PART_PREFIX, file_sha256, write_verified
 from .leftovers import dead_leftovers
 from .sources import Source
 
@@ -131,9 +131,22 @@ class Fetcher:
 
 
 def place(cached: Path, destination: Path) -> None:
-    """Put a cached artifact at `destination`: a hard link when possible, else a copy."""
+    """Copy a cached artifact to `destination`, world-readable (0644).
+
+    Never a hard link: the published file must not share an inode with the cache, or a later
+    edit of a cache entry (shared between pipelines) would change a file already published,
+    and the cache's private 0600 mode would travel to the site. `os.copy_file_range` lets the
+    kernel copy, or share blocks copy-on-write (a reflink) where the filesystem offers it.
+    """
     destination.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.link(cached, destination)
-    except OSError:
-        shutil.copyfile(cached, destination)
+    destination.unlink(missing_ok=True)  # never write through an existing link
+    with cached.open("rb") as source, destination.open("xb") as target:
+        try:
+            while os.copy_file_range(source.fileno(), target.fileno(), CHUNK * 64):
+                pass
+        except OSError:  # no copy_file_range across these filesystems: copy in user space
+            source.seek(0)
+            target.seek(0)
+            target.truncate()
+            shutil.copyfileobj(source, target, CHUNK)
+    destination.chmod(0o644)

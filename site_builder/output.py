@@ -133,3 +133,12 @@ def exchange(a: Path, b: Path) -> bool:
     if code in _UNSUPPORTED:
         return False
     raise OSError(code, os.strerror(code), str(b))
+
+
+def world_readable(root: Path) -> None:
+    """Files 0644 and folders 0755 under `root`, whatever the umask: a site is public, and a
+    file the Pages server cannot read is a 404 (or a download that never starts)."""
+    root.chmod(0o755)
+    for path in root.rglob("*"):
+        if not path.is_symlink():
+            path.chmod(0o755 if path.is_dir() else 0o644)

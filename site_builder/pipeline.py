@@ -17,7 +17,7 @@ from .catalog import Catalog, build_catalog
 from .compress import Compressed, precompress
 from .fetch import ArtifactCache, Fetcher, ProgressHook, place
 from .layout import SiteLayout
-from .output import join_within, write_files
+from .output import join_within, world_readable, write_files
 from .progress import download_progress
 from .render.machine import machine_files
 from .settings import Settings
@@ -135,4 +135,6 @@ def write_site(prepared: PreparedSite, site_dir: Path) -> Compressed:
         # which wants at least one absolute <loc>. No sitemap is better than a broken one.
         for name in ("sitemap.xml", "sitemap.xml.gz"):
             (site_dir / name).unlink(missing_ok=True)
-    return precompress(site_dir, skip=artifacts, cache=prepared.compressed_cache)
+    compressed = precompress(site_dir, skip=artifacts, cache=prepared.compressed_cache)
+    world_readable(site_dir)
+    return compressed

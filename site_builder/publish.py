@@ -28,6 +28,7 @@ from urllib.parse import unquote
 
 import httpx
 
+from .boundary import leaves_folder
 from .bounds import pause
 from .catalog import SIGNING_NAMES, SUMS_NAME, SUMS_SIGNATURE_NAME
 from .errors import AuthError, ConfigError, PublishError, SourceError
@@ -106,8 +107,14 @@ def collect_files(paths: Sequence[Path]) -> list[LocalFile]:
         if root.is_file():
             pairs = [(root.name, root)]
         elif root.is_dir():
-            pairs = [(p.relative_to(root).as_posix(), p)
-                     for p in sorted(root.rglob("*")) if p.is_file()]
+            entries = sorted(root.rglob("*"))
+            pairs = [(p.relative_to(root).as_posix(), p) for p in entries if p.is_file()]
+            escaping = [str(p) for p in entries if p.is_symlink() and leaves_folder(p, root)]
+            if escaping:
+                raise ConfigError(
+                    f"refusing to publish links that leave {root}: {', '.join(escaping)}; "
+                    "copy those files into the folder, or name them on the command line"
+                )
         else:
             raise ConfigError(f"{root} is not a file or folder: check the paths to publish")
         for name, path in pairs:

@@ -8,6 +8,8 @@ and nothing outside the cache and the output folder is touched.
 from __future__ import annotations
 
 import json
+import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
@@ -118,3 +120,58 @@ def test_a_link_inside_the_folder_is_published(
     (folder / "App-copy.zip").symlink_to(folder / "App.zip")
     assert build().code == 0
     assert (project / "public" / "download" / "v1.0.0" / "App-copy.zip").read_bytes() == ZIP
+
+
+# -- publish ------------------------------------------------------------------------------------
+
+def test_publish_refuses_links_that_leave_the_folder(
+    run_cli: Callable[..., CliResult], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`dist/passwd -> /…/secret` and a linked folder out of `dist`: one line, no request."""
+    from fake_gitlab import FakeGitLab
+
+    secret = tmp_path / "outside" / "secret"
+    secret.parent.mkdir()
+    secret.write_bytes(b"root:x:0:0")
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    (dist / "App.zip").write_bytes(ZIP)
+    (dist / "passwd").symlink_to(secret)
+    (dist / "more").symlink_to(secret.parent, target_is_directory=True)
+    (dist / "App-copy.zip").symlink_to(dist / "App.zip")  # inside: fine on its own
+    with FakeGitLab() as gitlab:
+        gitlab.add_token("glpat-publish-links-0001", role="developer")
+        monkeypatch.setenv("GITLAB_TOKEN", "glpat-publish-links-0001")
+        result = run_cli("publish", str(dist), "--version", "v1.0.0", "--api-url",
+                         gitlab.api_url, "--project", "42", "--package", "App")
+        line = result.refused("links that leave", str(dist / "passwd"), str(dist / "more"))
+        assert "App-copy.zip" not in line
+        assert gitlab.requests == []
+
+
+# -- what is published --------------------------------------------------------------------------
+
+def test_published_files_are_world_readable_copies(
+    registry: FolderRegistry, build: Callable[..., CliResult], project: Path, tmp_path: Path
+) -> None:
+    """Under umask 077 every file is 0644 and every folder 0755, and no artifact shares an
+    inode with the cache: a later edit of a cache entry leaves the published file as it was."""
+    registry.add("v1.0.0", {"App-v1.0.0.zip": ZIP, "docs/manual.pdf": b"%PDF manual"})
+    old = os.umask(0o077)
+    try:
+        assert build().code == 0
+    finally:
+        os.umask(old)
+    site = project / "public"
+    modes = {p.relative_to(site).as_posix(): stat.S_IMODE(p.stat().st_mode)
+             for p in site.rglob("*")}
+    wrong = {name: oct(mode) for name, mode in modes.items()
+             if mode != (0o755 if (site / name).is_dir() else 0o644)}
+    assert wrong == {}
+    cached = {p.stat().st_ino: p for p in (tmp_path / "cache").rglob("*") if p.is_file()}
+    published = site / "download" / "v1.0.0" / "App-v1.0.0.zip"
+    assert published.stat().st_nlink == 1 and published.stat().st_ino not in cached
+    for entry in cached.values():
+        entry.chmod(0o644)
+        entry.write_bytes(b"changed in the cache")
+    assert published.read_bytes() == ZIP

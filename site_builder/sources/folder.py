@@ -82,9 +82,7 @@ class FolderSource:
         )
 
     def _check_inside(self, path: Path) -> None:
-        """A link out of the registry folder would publish a file nobody released."""
-        root = self.root.resolve()
-        if root not in path.resolve().parents:
+        if boundary.leaves_folder(path, self.root):
             raise UnsafePathError(f"refusing {path}: it is a link that leaves {self.root}; "
                                   "copy the file into the folder instead")
 
