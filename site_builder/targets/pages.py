@@ -13,7 +13,7 @@ from . import Item
 
 
 class PagesFolder:
-    """Artifacts hard-linked (or copied) from the cache into `download/<version>/`."""
+    """Artifacts copied (0644, never hard-linked) from the cache into `download/<version>/`."""
 
     def __init__(self, layout: SiteLayout) -> None:
         self.layout = layout
