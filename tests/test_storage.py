@@ -477,3 +477,30 @@ def test_json_pages_and_rules_take_the_artifact_url_from_the_layout() -> None:
     page = PageRenderer(catalog, layout).body("releases/v2.0.0/index.md")
     assert f'href="{url}"' in page
     assert 'href="../../download/v2.0.0/VoiceInput-v2.0.0-linux:x64.zip.sha256"' in page
+
+
+def test_pages_limits_count_only_what_pages_holds(
+    tmp_path: Path, registry: FolderRegistry, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Files far over max_site_size fit when they go to storage; `keep` is ignored, said once."""
+    import os
+
+    from site_builder import pipeline
+    from site_builder.budget import check_budget
+    from site_builder.errors import BudgetError
+    from site_builder.settings import resolve
+
+    aws_environment(monkeypatch, tmp_path, key=None)
+    for version in ("v1.0.0", "v1.1.0"):
+        folder = registry.add(version, {f"VoiceInput-{version}.zip": b""})
+        os.truncate(folder / f"VoiceInput-{version}.zip", 30 * MIB)  # sparse: no disk used
+    options = {"package": "VoiceInput", "keep": 1, "max_site_size": "20MB",
+               "storage": {"url": "s3://b-kept/r", "public_url": "https://dl.example.com/r"}}
+    settings = resolve(options, flags={"from_dir": str(registry.root),
+                                       "cache_dir": str(tmp_path / "c")}, env={})
+    prepared = pipeline.prepare(settings, preview=True)  # the budget is checked in here
+    assert all(r.hosted for r in prepared.catalog.releases)
+    assert "keep: 1 is ignored" in caplog.text
+    with pytest.raises(BudgetError):  # the same files on Pages would not fit
+        check_budget(prepared.catalog, max_bytes=settings.max_site_size)
