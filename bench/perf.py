@@ -17,6 +17,7 @@ PASS or MISS.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import re
@@ -65,14 +66,41 @@ class Row:
 
 # -- running things ---------------------------------------------------------------------------
 
-def run(command: list[str], *, env: dict[str, str] | None = None,
-        cwd: Path | None = None) -> tuple[float, float, str, str]:
-    """Run a child to completion: (seconds, its own peak RSS in MiB, stdout, stderr)."""
+@dataclass
+class Ran:
+    """One child run: wall seconds, CPU seconds (user + system), peak RSS in MiB, output."""
+
+    seconds: float
+    cpu: float
+    rss: float
+    stdout: str
+    stderr: str
+
+
+def run(command: list[str], *, env: dict[str, str] | None = None) -> Ran:
+    """Run a child to completion and measure it.
+
+    The peak is read from /proc while the child runs (VmHWM): `ru_maxrss` would report this
+    process's size instead, as a forked child's high-water mark survives its exec. CPU time
+    is steady on a loaded machine where wall time is not, so the notes show it too.
+    """
     start = time.perf_counter()
+    peak_kib = 0
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        child = subprocess.Popen(command, env={**os.environ, **(env or {})}, cwd=cwd,
+        child = subprocess.Popen(command, env={**os.environ, **(env or {})},
                                  stdout=out, stderr=err)
-        _, status, usage = os.wait4(child.pid, 0)
+        status_file = Path(f"/proc/{child.pid}/status")
+        while True:
+            pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+            if pid:
+                break
+            try:
+                found = re.search(r"VmHWM:\s+(\d+)", status_file.read_text())
+            except OSError:
+                found = None
+            if found:
+                peak_kib = max(peak_kib, int(found[1]))
+            time.sleep(0.005)
         seconds = time.perf_counter() - start
         child.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
@@ -80,13 +108,18 @@ def run(command: list[str], *, env: dict[str, str] | None = None,
         stdout, stderr = out.read().decode(), err.read().decode()
     if child.returncode != 0:
         raise SystemExit(f"{' '.join(command[:4])} … failed ({child.returncode}):\n{stderr}")
-    return seconds, usage.ru_maxrss / 1024, stdout, stderr
+    return Ran(seconds, usage.ru_utime + usage.ru_stime, peak_kib / 1024, stdout, stderr)
 
 
-def best(times: int, measure: Callable[[], tuple[float, float]]) -> tuple[float, float]:
-    """The fastest of `times` runs (the least disturbed by other load), and the top RSS."""
-    runs = [measure() for _ in range(times)]
-    return min(r[0] for r in runs), max(r[1] for r in runs)
+def interleaved(times: int, *measures: Callable[[], Ran]) -> list[Ran]:
+    """Each measure `times` times, taking turns so load from others hits them alike; for each,
+    the fastest run (the least disturbed) with the highest peak RSS seen."""
+    runs: list[list[Ran]] = [[] for _ in measures]
+    for _ in range(times):
+        for i, measure in enumerate(measures):
+            runs[i].append(measure())
+    return [dataclasses.replace(min(r, key=lambda x: x.seconds), rss=max(x.rss for x in r))
+            for r in runs]
 
 
 def version_name(i: int) -> str:
@@ -122,16 +155,20 @@ def listing(repeat: int) -> list[Row]:
                       '?per_page=100"', 'output = "/dev/null"']
         config.write_text("\n".join(lines) + "\n")
         curl = ["curl", "-sS", "--fail", "-Z", "--parallel-max", "16", "-K", str(config)]
-        ours = best(repeat, lambda: _child_seconds(
-            [*PYTHON, str(REPO / "bench/_child.py"), "list", gitlab.api_url, "App"]))
-        base = best(repeat, lambda: run(curl)[:2])
-    return [Row("listing 400 versions (API calls 40 ms)", ours[0], "s", base[0], 2.0,
-                "vs 16 parallel curls of the 400 package_files calls")]
+        ours, base = interleaved(
+            repeat, lambda: phase([*CHILD, "list", gitlab.api_url, "App"]), lambda: run(curl))
+    return [Row("listing 400 versions (API calls 40 ms)", ours.seconds, "s", base.seconds, 2.0,
+                "vs 16 parallel curls of the 400 package_files calls; ours: the whole "
+                "listing, packages pages and releases included")]
 
 
-def _child_seconds(command: list[str]) -> tuple[float, float]:
-    _, rss, stdout, _ = run(command, env=ENV)
-    return float(stdout.split()[-1]), rss
+CHILD = [*PYTHON, str(REPO / "bench" / "_child.py")]
+
+
+def phase(command: list[str]) -> Ran:
+    """A `_child.py` run, timed by the phase it prints rather than by the whole process."""
+    ran = run(command, env=ENV)
+    return dataclasses.replace(ran, seconds=float(ran.stdout.split()[-1]))
 
 
 # -- transfer ---------------------------------------------------------------------------------
@@ -141,38 +178,36 @@ def transfer(repeat: int, size: int) -> list[Row]:
         urls = [f"{gitlab.api_url}/projects/42/packages/generic/App/v0.0.0/{f.file_name}"
                 for f in gitlab.packages[0].files]
         folder = Path(tmp)
+        copies = [str(folder / f"f{i}") for i in range(len(urls))]
+        curl = ["curl", "-sS", "--fail", "-Z", "--parallel-max", "3",
+                "-H", f"PRIVATE-TOKEN: {TOKEN}"]
+        for copy, url in zip(copies, urls, strict=True):
+            curl += ["-o", copy, url]
+        sums: list[Ran] = []
 
-        def ours() -> tuple[float, float]:
+        def ours() -> Ran:
             shutil.rmtree(folder / "cache", ignore_errors=True)
-            return _child_seconds([*PYTHON, str(REPO / "bench/_child.py"), "fetch",
-                                   gitlab.api_url, "App", str(folder / "cache")])
+            return phase([*CHILD, "fetch", gitlab.api_url, "App", str(folder / "cache")])
 
-        curl_runs: list[tuple[float, float]] = []
-
-        def curls() -> tuple[float, float]:
+        def curls() -> Ran:
             shutil.rmtree(folder / "cache", ignore_errors=True)
-            (folder / "curl").mkdir(exist_ok=True)
-            command = ["curl", "-sS", "--fail", "-Z", "--parallel-max", "3",
-                       "-H", f"PRIVATE-TOKEN: {TOKEN}"]
-            for i, url in enumerate(urls):
-                command += ["-o", str(folder / "curl" / f"f{i}"), url]
-            seconds = run(command)[0]
-            summed = run(["sha256sum", *(str(folder / "curl" / f"f{i}") for i in range(3))])[0]
-            shutil.rmtree(folder / "curl")
-            curl_runs.append((seconds, summed))
-            return seconds, 0.0
+            ran = run(curl)
+            sums.append(run(["sha256sum", *copies]))
+            for copy in copies:
+                os.unlink(copy)
+            return dataclasses.replace(ran, rss=sums[-1].seconds)  # keep the pair together
 
-        mine = best(repeat, ours)
-        best(repeat, curls)
-        parallel = min(r[0] for r in curl_runs)
-        verified = min(r[0] + r[1] for r in curl_runs)
+        mine, base = interleaved(repeat, ours, curls)
+    verified = base.seconds + base.rss  # that run's curl, then its sha256sum
     total = f"3 x {size // MIB} MiB"
+    cpu = (f"CPU s: ours {mine.cpu:.2f} (whole process), curl {base.cpu:.2f}, "
+           f"sha256sum {min(s.cpu for s in sums):.2f}")
     return [
-        Row(f"transfer {total}", mine[0], "s", parallel, 1.5,
-            "vs 3 parallel curls; moonshot 1.2"),
-        Row(f"transfer {total}, verified", mine[0], "s", verified, 0.5,
-            "vs curl, then sha256sum"),
-        Row(f"transfer {total}: peak RSS", mine[1], "MiB", None, 150.0,
+        Row(f"transfer {total}", mine.seconds, "s", base.seconds, 1.5,
+            f"vs 3 parallel curls; moonshot 1.2; {cpu}"),
+        Row(f"transfer {total}, verified", mine.seconds, "s", verified, 0.5,
+            "vs those curls, then sha256sum of the 3 files"),
+        Row(f"transfer {total}: peak RSS", mine.rss, "MiB", None, 150.0,
             "the whole builder process"),
     ]
 
@@ -225,35 +260,39 @@ def builds(repeat: int, versions: int, files: int, *, targets: bool) -> list[Row
                    str(project / "mkdocs.yml"), "--api-url", gitlab.api_url, "--project", "42",
                    "--package", "App", "--cache-dir", str(root / "cache"),
                    "--output", str(root / "public")]
-        cold_runs, warm_runs, logs = [], [], {}
-        for _ in range(repeat):
-            shutil.rmtree(root / "cache", ignore_errors=True)
-            seconds, rss, _, err = run(command, env=ENV)
-            cold_runs.append((seconds, rss))
-            logs["cold"] = err
-            seconds, rss, _, err = run(command, env=ENV)
-            warm_runs.append((seconds, rss))
-            logs["warm"] = err
         mkdocs = [*PYTHON, "-m", "mkdocs", "build", "-q", "-f", str(bare / "mkdocs.yml"),
                   "-d", str(root / "bare-site")]
-        base = best(repeat, lambda: run(mkdocs)[:2])
-        cold, warm = min(cold_runs), min(warm_runs)
+        logs: dict[str, str] = {}
+
+        def cold() -> Ran:
+            shutil.rmtree(root / "cache", ignore_errors=True)
+            ran = run(command, env=ENV)
+            logs["cold"] = ran.stderr
+            return ran
+
+        def warm() -> Ran:
+            ran = run(command, env=ENV)
+            logs["warm"] = ran.stderr
+            return ran
+
+        first, again, base = interleaved(repeat, cold, warm, lambda: run(mkdocs))
         pages = sum(1 for _ in (root / "public").rglob("index.html"))
         bare_count = sum(1 for _ in (root / "bare-site").rglob("index.html"))
     rows = [
-        Row(f"{label}, cold cache", cold[0], "s", base[0], 1.5 if targets else None,
-            f"vs bare mkdocs build, {bare_count} pages (ours {pages}); "
-            f"peak RSS {max(r[1] for r in cold_runs):.0f} MiB"),
-        Row(f"{label}, warm cache", warm[0], "s", base[0], 1.3 if targets else None,
-            f"peak RSS {max(r[1] for r in warm_runs):.0f} MiB"),
+        Row(f"{label}, cold cache", first.seconds, "s", base.seconds, 1.5 if targets else None,
+            f"vs bare mkdocs build of {bare_count} pages (ours {pages}); "
+            f"peak RSS {first.rss:.0f} MiB (bare mkdocs {base.rss:.0f} MiB)"),
+        Row(f"{label}, warm cache", again.seconds, "s", base.seconds, 1.3 if targets else None,
+            f"peak RSS {again.rss:.0f} MiB; CPU s: cold {first.cpu:.1f}, warm {again.cpu:.1f}, "
+            f"bare {base.cpu:.1f}"),
     ]
     for kind in ("cold", "warm"):
         found = TIMES.search(logs[kind])
         rows.append(Row(f"  {kind}: {found[0] if found else 'no build times logged'}", 0, ""))
     reused = re.search(r"\((\d+) of (\d+) compressed copies reused\)", logs["warm"])
     if reused:  # nothing changed between the two builds, so nothing is compressed again
-        again = 100 * (1 - int(reused[1]) / max(int(reused[2]), 1))
-        rows.append(Row(f"{label}, warm: copies compressed again", again, "%", None, 0.0,
+        redone = 100 * (1 - int(reused[1]) / max(int(reused[2]), 1))
+        rows.append(Row(f"{label}, warm: copies compressed again", redone, "%", None, 0.0,
                         f"{reused[1]} of {reused[2]} reused from the cache"))
     return rows
 
@@ -278,7 +317,7 @@ def pages_limits() -> list[Row]:
                    "--package", "App", "--cache-dir", str(root / "cache"),
                    "--output", str(root / "public")]
         child = subprocess.run(command, env={**os.environ, **ENV}, capture_output=True,
-                               text=True)
+                               text=True, check=False)
         if child.returncode != 0:
             named = "limit" in child.stderr or "Pages" in child.stderr
             return [Row("10,000 files: refused, naming the limit", 0 if named else 1, "",

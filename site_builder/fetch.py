@@ -20,11 +20,13 @@ from .catalog import Artifact, Catalog, Release
 from .errors import IntegrityError, TransientError, UnsafePathError
 from .hashing import CHUNK, PART_PREFIX, file_sha256, write_verified
 from .leftovers import dead_leftovers
+from .settings import DEFAULT_API_CONCURRENCY
 from .sources import Source
 
 log = logging.getLogger("mkdocs.plugins.downloads")
 
 ProgressHook = Callable[[Artifact, int], None]  # called with each chunk's length
+HASHING_WORKERS = 4
 
 
 class ArtifactCache:
@@ -66,14 +68,17 @@ class ArtifactCache:
 
 
 class Fetcher:
-    """Downloads what the cache lacks, a few at a time, retrying reads cut short."""
+    """Downloads what the cache lacks, `workers` at a time, retrying reads cut short.
+
+    The registry's transport may hold some back (GitLab's 429s: see `throttle.py`).
+    """
 
     def __init__(
         self,
         source: Source,
         cache: ArtifactCache,
         *,
-        workers: int = 4,
+        workers: int = DEFAULT_API_CONCURRENCY,
         attempts: int = 3,
         on_chunk: ProgressHook | None = None,
     ) -> None:
@@ -93,7 +98,9 @@ class Fetcher:
         wanted: dict[str, tuple[Release, Artifact]] = {}
         for release, artifact in pairs:
             wanted.setdefault(artifact.sha256.lower(), (release, artifact))
-        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+        # Re-hashing is CPU work: a few threads are enough. Downloads mostly wait on the
+        # network (40 ms a call is typical), so `workers` of them run at once.
+        with ThreadPoolExecutor(max_workers=min(self.workers, HASHING_WORKERS)) as pool:
             held = list(pool.map(lambda pair: self.cache.holds(pair[1]), wanted.values()))
         missing = [pair for pair, ok in zip(wanted.values(), held, strict=True) if not ok]
         if missing:

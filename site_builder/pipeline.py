@@ -92,7 +92,8 @@ def prepare(
     refuse_oversized(catalog)
     with _phase(stopwatch, "fetch"):  # (a bucket's uploads are timed with the downloads)
         with download_progress() if on_chunk is None else nullcontext(on_chunk) as hook:
-            fetcher = Fetcher(source, ArtifactCache(settings.cache_dir), on_chunk=hook)
+            fetcher = Fetcher(source, ArtifactCache(settings.cache_dir), on_chunk=hook,
+                              workers=settings.api_concurrency)
             # Signatures first: a version that fails them fails before its big files download.
             signing_files = fetcher.fetch_pairs(catalog.signing_artifacts())
             catalog = signed_catalog(

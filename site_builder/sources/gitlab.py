@@ -4,18 +4,18 @@
     rows = source.versions("VoiceInput")      # every listed package row, with files and notes
 
 Listing is one paginated walk of the packages API (GitLab's `package_name` also matches
-`VoiceInput-beta`; the catalogue keeps the exact name), then the files of every row the
-catalogue could publish, up to 16 calls at a time: the transport (`throttle.py`) halves
-that when GitLab answers 429 or 503 and waits as long as it asks. Rows it could not publish
-(another name, `hidden`, `error`…) pass through with no files: GitLab answers 404 to their
-file lists anyway.
+`VoiceInput-beta`; the catalogue keeps the exact name) and, as each page arrives, the files
+of every row the catalogue could publish, up to 16 calls at a time: the transport
+(`throttle.py`) halves that when GitLab answers 429 or 503 and waits as long as it asks.
+Rows it could not publish (another name, `hidden`, `error`…) pass through with no files:
+GitLab answers 404 to their file lists anyway.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import unquote
@@ -65,17 +65,25 @@ class GitLabSource:
         params = {"package_type": GENERIC, "package_name": package,
                   "order_by": "created_at", "sort": "asc"}
         rows: dict[int, Any] = {}  # JSON objects, their values unchecked
-        for row in self.client.paginate(f"{project}/packages", params):
-            at = _row_at(row, package)
-            row_id = boundary.integer(row.get("id"), at=at, field="id")
-            rows.setdefault(row_id, row)  # offset pages can repeat a row mid-walk
-        publishable = [r for r in rows.values() if _publishable(r, package)]
-        for row in publishable:  # a version goes into request paths: checked before any is sent
-            boundary.version(row.get("version"), at=_row_at(row, package))
+        listing: dict[int, Future[tuple[Artifact, ...]]] = {}
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            files = dict(zip((r["id"] for r in publishable),
-                             pool.map(self._files, publishable), strict=True))
-            notes = self._notes(sorted({r["version"] for r in publishable}), pool)
+            try:
+                # A row's files are asked for as soon as its page arrives, while the walk goes on.
+                for row in self.client.paginate(f"{project}/packages", params):
+                    at = _row_at(row, package)
+                    row_id = boundary.integer(row.get("id"), at=at, field="id")
+                    if row_id in rows:  # offset pages can repeat a row mid-walk
+                        continue
+                    rows[row_id] = row
+                    if _publishable(row, package):
+                        # a version goes into request paths: checked before its first is sent
+                        boundary.version(row.get("version"), at=at)
+                        listing[row_id] = pool.submit(self._files, row)
+                notes = self._notes(sorted({rows[i]["version"] for i in listing}), pool)
+                files = {row_id: done.result() for row_id, done in listing.items()}
+            except BaseException:  # the first failure (or Ctrl-C) stops the calls not yet sent
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
         # Values pass as GitLab sent them, typed or not: the catalogue's boundary checks each.
         return [
             PackageVersion(
@@ -83,12 +91,12 @@ class GitLabSource:
                 version=row.get("version"),
                 created_at=boundary.timestamp(row.get("created_at"), at=_row_at(row, package),
                                               field="created_at"),
-                files=files.get(row["id"], ()),
+                files=files.get(row_id, ()),
                 status=row.get("status", PUBLISHED_STATUS),
                 package_type=row.get("package_type", GENERIC),
-                notes=notes.get(row["version"], "") if row["id"] in files else "",
+                notes=notes.get(row["version"], "") if row_id in files else "",
             )
-            for row in rows.values()
+            for row_id, row in rows.items()
         ]
 
     def _require_listing_token(self) -> None:
