@@ -15,6 +15,7 @@ from pathlib import Path
 
 from site_builder.catalog import build_catalog
 from site_builder.fetch import ArtifactCache, Fetcher
+from site_builder.progress import download_progress
 from site_builder.sources.gitlab import GitLabSource
 
 
@@ -29,9 +30,9 @@ def main(argv: list[str]) -> None:
             print(f"{listed:.4f}")
             return
         catalog = build_catalog(rows, package=package)
-        fetcher = Fetcher(source, ArtifactCache(Path(argv[3])))
         start = time.perf_counter()
-        fetcher.fetch(catalog)
+        with download_progress() as hook:  # as a build in CI reports it: a line now and then
+            Fetcher(source, ArtifactCache(Path(argv[3])), on_chunk=hook).fetch(catalog)
         print(f"{time.perf_counter() - start:.4f}")
     finally:
         source.close()

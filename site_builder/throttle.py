@@ -29,6 +29,7 @@ from .settings import DEFAULT_API_CONCURRENCY as DEFAULT_CONCURRENCY
 
 THROTTLED = frozenset({429, 503})
 MAX_PAUSE = 60.0  # never wait longer than this on a server's word (it may be wrong or hostile)
+_POLL = 0.1  # seconds between looks at an interrupt while waiting for a place
 
 
 class AdaptiveLimit:
@@ -63,15 +64,18 @@ class AdaptiveLimit:
 
     @contextmanager
     def slot(self) -> Iterator[float]:
-        """Hold one of the `limit` places while a call runs; yields the call's start time."""
+        """Hold one of the `limit` places while a call runs; yields the call's start time.
+
+        Waiting ends at once, raising Interrupted, when the CLI cancels all work (Ctrl-C).
+        """
         with self._changed:
             while True:
+                if bounds.cancelled():
+                    raise Interrupted()
                 wait = self._paused_until - self._clock()
                 if wait <= 0 and self._in_flight < self.limit:
                     break
-                if bounds.cancelled():  # Ctrl-C: no call waits out a pause
-                    raise Interrupted()
-                self._changed.wait(timeout=min(wait, 0.1) if wait > 0 else 0.1)
+                self._changed.wait(timeout=min(wait, _POLL) if wait > 0 else _POLL)
             self._in_flight += 1
             self.peak = max(self.peak, self._in_flight)
             started = self._clock()

@@ -8,7 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from site_builder import bounds
 from site_builder.catalog import build_catalog
+from site_builder.errors import Interrupted
 from site_builder.sources.gitlab import GitLabSource
 from site_builder.throttle import AdaptiveLimit, ThrottledTransport
 
@@ -149,3 +151,27 @@ def test_concurrent_listing_is_complete_ordered_and_backs_off(limited: RateLimit
     early = [t for t in files if 0 < t < 1.5]
     assert len(early) <= 16, early
     assert len([t for t in files if t >= 1.5]) >= 60
+
+
+def test_an_interrupt_ends_the_wait_for_a_place() -> None:
+    """Ctrl-C (bounds.cancel_all) ends a caller's wait behind a long Retry-After at once."""
+    limit = AdaptiveLimit(start=2)
+    limit.observe(429, {"retry-after": "60"}, started=0.0)
+    caught: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            with limit.slot():
+                pass
+        except BaseException as e:  # Interrupted is a KeyboardInterrupt
+            caught.append(e)
+
+    waiter = threading.Thread(target=call)
+    waiter.start()
+    try:
+        bounds.cancel_all()
+        waiter.join(timeout=5)
+    finally:
+        bounds.reset_cancel()
+    assert not waiter.is_alive()
+    assert len(caught) == 1 and isinstance(caught[0], Interrupted)
