@@ -36,11 +36,13 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from fake_gitlab import FakeGitLab  # noqa: E402
 
+from site_builder.budget import PAGES_MAX_FILES as PAGES_MAX_ENTRIES  # noqa: E402
+from site_builder.redirects import MAX_BYTES as REDIRECTS_BYTES_MAX  # noqa: E402
+from site_builder.redirects import MAX_RULES as REDIRECT_RULES_MAX  # noqa: E402
+
 TOKEN = "glpat-bench-0000"
 LATENCY = 0.04
 MIB = 1024 * 1024
-PAGES_MAX_ENTRIES = 200_000  # GitLab Pages' `pages_file_entries`
-REDIRECT_RULES_MAX, REDIRECTS_BYTES_MAX = 1000, 64 * 1024
 
 
 @dataclass

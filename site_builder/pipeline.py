@@ -17,7 +17,7 @@ from .catalog import Catalog, build_catalog
 from .compress import Compressed, precompress
 from .fetch import ArtifactCache, Fetcher, ProgressHook, place
 from .layout import SiteLayout
-from .output import join_within, world_readable, write_files
+from .output import SiteFolder, world_readable, write_files
 from .progress import download_progress
 from .render.machine import machine_files
 from .settings import Settings
@@ -119,18 +119,19 @@ def write_site(prepared: PreparedSite, site_dir: Path) -> Compressed:
     copies of all text in `site_dir` (so call it once the pages are written)."""
     catalog, layout = prepared.catalog, prepared.layout
     artifacts = prepared.target.place(prepared.needed, prepared.cached, site_dir)
+    site = SiteFolder(site_dir)
     for release in catalog.releases:  # the registry's list and signature, byte for byte
         from_registry = {layout.sums_path(release.version): release.sums,
                          layout.signature_path(release.version): release.signature}
         for path, signing_file in from_registry.items():
             if release.hosted and signing_file is not None:
-                place(prepared.cached[signing_file.sha256.lower()], join_within(site_dir, path))
+                place(prepared.cached[signing_file.sha256.lower()], site.path(path))
     pages = frozenset(p.relative_to(site_dir).as_posix() for p in site_dir.rglob("*")
                       if p.is_file())
-    write_files(site_dir, machine_files(catalog, layout, legacy_links=prepared.legacy_links,
-                                        existing=pages))
+    write_files(site, machine_files(catalog, layout, legacy_links=prepared.legacy_links,
+                                    existing=pages))
     if prepared.public_key is not None:
-        write_files(site_dir, {PUBLIC_KEY_NAME: prepared.public_key.file_bytes()})
+        write_files(site, {PUBLIC_KEY_NAME: prepared.public_key.file_bytes()})
     if not layout.site_url:
         # MkDocs writes `<urlset/>` without a site URL: invalid against the sitemap schema,
         # which wants at least one absolute <loc>. No sitemap is better than a broken one.

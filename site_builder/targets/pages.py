@@ -8,7 +8,7 @@ from pathlib import Path
 from ..catalog import Catalog
 from ..fetch import ProgressHook, place
 from ..layout import SiteLayout
-from ..output import join_within
+from ..output import SiteFolder
 from . import Item
 
 
@@ -30,8 +30,9 @@ class PagesFolder:
 
     def place(self, items: Sequence[Item], cached: Mapping[str, Path], site_dir: Path) -> list[str]:
         paths = []
+        site = SiteFolder(site_dir)  # each version's folder resolved once, not every file's
         for release, artifact in items:
             path = self.layout.artifact_path(release.version, artifact.name)
-            place(cached[artifact.sha256.lower()], join_within(site_dir, path))
+            place(cached[artifact.sha256.lower()], site.path(path))
             paths.append(path)
         return paths
