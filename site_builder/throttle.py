@@ -103,8 +103,8 @@ class AdaptiveLimit:
                 if self._successes >= self.limit and self.limit < self.ceiling:
                     self.limit += 1
                     self._successes = 0
-                if _spent(headers):
-                    self._pause(_reset_in(headers, now=self._wall_clock()))
+                if _spent(headers):  # the next call would be a 429: wait for the new quota
+                    self._pause(server_wait(headers, now=self._wall_clock()))
             self._changed.notify_all()
 
     def _pause(self, seconds: float | None) -> None:
@@ -117,13 +117,6 @@ class AdaptiveLimit:
 def _spent(headers: Mapping[str, str]) -> bool:
     remaining = headers.get("ratelimit-remaining", "").strip()
     return remaining.isdigit() and int(remaining) == 0
-
-
-def _reset_in(headers: Mapping[str, str], *, now: float) -> float | None:
-    try:
-        return float(headers.get("ratelimit-reset", "")) - now
-    except ValueError:
-        return None
 
 
 class ThrottledTransport(httpx.BaseTransport):
