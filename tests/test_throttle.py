@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from site_builder import bounds
@@ -125,9 +127,11 @@ def test_concurrent_listing_is_complete_ordered_and_backs_off(limited: RateLimit
         if i % 10 == 0:  # additive duplicate: the newest row wins
             limited.add_file(pkg, f"App-{i}.zip", b"second %d" % i)
     source = GitLabSource.from_env(api_url=limited.api_url, project="42", env=ENV)
+    transport = source.client._http._transport
+    assert isinstance(transport, ThrottledTransport)
+    transport.inner = sent = Recording(transport.inner)
     try:
         rows = source.versions("App")
-        transport = source.client._http._transport
     finally:
         source.close()
     assert [r.version for r in rows] == [f"v1.{i}.0" for i in range(120)]
@@ -138,7 +142,6 @@ def test_concurrent_listing_is_complete_ordered_and_backs_off(limited: RateLimit
         expected = b"second %d" % i if i % 10 == 0 else b"first %d" % i
         assert (artifact.name, artifact.sha256) == (f"App-{i}.zip",
                                                    hashlib.sha256(expected).hexdigest())
-    assert isinstance(transport, ThrottledTransport)
     assert transport.limit.throttled == 1 and transport.limit.lowest == 8
     assert transport.limit.peak > 4  # it did run calls side by side
     # After the 429, no new wave starts until Retry-After has nearly passed: only calls that
@@ -151,6 +154,29 @@ def test_concurrent_listing_is_complete_ordered_and_backs_off(limited: RateLimit
     early = [t for t in files if 0 < t < 1.5]
     assert len(early) <= 16, early
     assert len([t for t in files if t >= 1.5]) >= 60
+    # Once the 429 came back, no call went out until Retry-After (2 s) had passed (0.3 s
+    # allows for a call whose place was taken just before). Times are the client's: a loaded
+    # server may start reading a request that was sent earlier much later.
+    (answered,) = [end for _, end, status in sent.calls if status == 429]
+    after = [start - answered for start, _, _ in sent.calls if start > answered]
+    assert not [t for t in after if 0.3 < t < 1.9] and max(after) >= 1.9
+
+
+class Recording(httpx.BaseTransport):
+    """Notes when each request left and its answer came back, as the client saw it."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+        self.calls: list[tuple[float, float, int]] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        start = time.monotonic()
+        response = self.inner.handle_request(request)
+        self.calls.append((start, time.monotonic(), response.status_code))
+        return response
+
+    def close(self) -> None:
+        self.inner.close()
 
 
 def test_an_interrupt_ends_the_wait_for_a_place() -> None:
