@@ -192,6 +192,18 @@ class Guard:
                 raise Interrupted()
             raise Exceeded(self.tripped)
 
+    def sending(self, content: Any) -> Iterator[bytes]:
+        """An upload's body (chunks or a file), counted under the rate floor; once it is all
+        sent, the answer is due within the deadline."""
+        self.flowing()
+        parts = iter(lambda: content.read(MiB), b"") if hasattr(content, "read") else content
+        for chunk in parts:
+            self.count(len(chunk))
+            self.raise_if_tripped()
+            yield chunk
+        self._window, self.min_rate = None, 0  # the answer: a deadline, no floor
+        self.expires = time.monotonic() + self.deadline if self.deadline else None
+
     def chunks(self, raw: Iterator[bytes]) -> Iterator[bytes]:
         """`raw`, counted and checked chunk by chunk; a cut read raises `Exceeded`."""
         self.flowing()

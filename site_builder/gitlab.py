@@ -226,17 +226,20 @@ class GitLabClient:
         seekable `content` (an open file) is rewound before each attempt.
         """
         start = content.tell() if hasattr(content, "seek") else None
-        # An upload may take long: only its answer has a deadline, its body the per-write timeout.
+        # An upload may take long: its body has the throughput floor, its answer the deadline.
         uploading = content is not None and not isinstance(content, bytes | str)
+        limits = self.limits
 
         def attempt() -> httpx.Response:
             if start is not None:
                 content.seek(start)
-            guard = Guard(f"{method} {path}", http=self._http,
-                          deadline=None if uploading else self.limits.deadline)
+            guard = Guard(f"{method} {path}", http=self._http, deadline=limits.deadline,
+                          min_rate=limits.min_rate if uploading else 0,
+                          rate_window=limits.rate_window)
+            body = guard.sending(content) if uploading else content
             with bounds.watching(guard):
                 response = self._send(method, path, guard, params=params, json=json,
-                                      content=content, headers=headers)
+                                      content=body, headers=headers)
                 response = self._read(response, method, path, guard)
             if response.status_code in RETRY_STATUSES and response.status_code not in ok:
                 raise _Retryable(response=response)
@@ -357,6 +360,8 @@ class GitLabClient:
             except httpx.TransportError as e:
                 self._raise_if_tripped(guard, method, path)
                 raise _Retryable(error=e) from e
+            except Exceeded as e:  # raised while sending an upload's body
+                raise self._exceeded(e, method, path) from e
             guard.attach(response)
             self._raise_if_tripped(guard, method, path)
             if method not in ("GET", "HEAD") or not response.has_redirect_location:

@@ -102,6 +102,8 @@ class HostileRegistry(FakeGitLab):
         """Headers at once, then `head`, then one byte every `every` seconds, never finishing."""
 
         def serve(req: Request) -> None:
+            for _ in req.iter_body():  # an upload is taken whole; then its answer drips
+                pass
             self._headers(req, status, {"Content-Type": content_type,
                                         "Content-Length": str(length)})
             req.wfile.write(head)

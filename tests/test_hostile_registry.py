@@ -29,6 +29,7 @@ from site_builder.errors import (
     TransientError,
 )
 from site_builder.gitlab import GitLabClient, RetryPolicy, server_wait
+from site_builder.publish import Publisher, collect_files
 from site_builder.settings import network_limits
 from site_builder.sources.gitlab import GitLabSource
 from site_builder.strapi import StrapiTarget
@@ -160,6 +161,19 @@ def test_limits_settings_are_checked() -> None:
                 {"download_rate_window": True}):
         with pytest.raises(ConfigError, match=next(iter(bad))):
             network_limits(bad)
+
+
+def test_an_upload_whose_answer_drips_is_cut_at_the_deadline(evil: HostileRegistry,
+                                                             tmp_path: Path) -> None:
+    """The body of an upload may take long; once it is sent, the answer has the deadline."""
+    (tmp_path / "App-1.0.0.zip").write_bytes(b"a" * 300_000)
+    evil.drip("PUT", r"/packages/generic/", every=0.1, length=60)
+    started = time.monotonic()
+    with client_for(evil, deadline=1.0) as client, \
+            pytest.raises(PublishError, match=r"took longer than 1 s"):
+        Publisher(client, "App", "1.0.0").publish(collect_files([tmp_path / "App-1.0.0.zip"]))
+    assert time.monotonic() - started < 1.0 + SLACK
+    assert evil.hits["drip"] == 1
 
 
 def update_entry(target: StrapiTarget, data: dict[str, str], *, token: str) -> None:
