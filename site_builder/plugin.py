@@ -30,6 +30,7 @@ from .layout import DEFAULT_DOWNLOAD_PATH
 from .options import StrictConfig
 from .output import StagedOutput, check_target
 from .render.pages import (
+    GUIDES,
     LANDING,
     RELEASES,
     SCRIPT,
@@ -39,6 +40,7 @@ from .render.pages import (
     page_sources,
 )
 from .settings import DEFAULT_API_CONCURRENCY, DEFAULT_MAX_SITE_SIZE, Settings, resolve
+from .signing import PUBLIC_KEY_NAME
 from .timing import Stopwatch
 
 log = logging.getLogger("mkdocs.plugins.downloads")
@@ -59,6 +61,7 @@ class DownloadsConfig(StrictConfig):  # an unknown option is an error naming the
     prereleases = c.Type(bool, default=True)
     cache_dir = c.Optional(c.Type(str))
     description = c.Type(str, default="")
+    product = c.Type(str, default="")  # the name pages show; the package name when empty
     max_site_size = c.Type((int, str), default=DEFAULT_MAX_SITE_SIZE)  # or "100MB", "1GiB"
     strapi = c.Type(dict, default={})
     api_concurrency = c.Type(int, default=DEFAULT_API_CONCURRENCY)  # see settings.py
@@ -124,12 +127,18 @@ class DownloadsPlugin(BasePlugin[DownloadsConfig]):
             prepared.layout,
             description=settings.description or config.site_description or "",
             public_key=prepared.public_key,
+            product=self.config.product,
+            guides=_guides(Path(config.docs_dir)),
         )
         latest = catalog.latest
+        newest = max((r.released_at for r in catalog.releases), default=None)
         config.extra["downloads"] = {
             "package": catalog.package,
+            "product": self.renderer.product,
+            "updated": newest.strftime("%Y-%m-%d") if newest else None,
             "latest": latest.version if latest else None,
             "latest_page": prepared.layout.page_path(latest.version) if latest else None,
+            "public_key": PUBLIC_KEY_NAME if prepared.public_key else None,  # footer link
         }
         config.extra_css.append(STYLESHEET)  # the pages' own look and OS detection
         config.extra_javascript.append(SCRIPT)
@@ -202,6 +211,12 @@ class DownloadsPlugin(BasePlugin[DownloadsConfig]):
         if self.staged is not None:
             self.staged.discard()
             self.staged = None
+
+
+def _guides(docs_dir: Path) -> dict[str, str]:
+    """The hand-written pages the landing page quotes (requirements, install steps), if any."""
+    found = {key: docs_dir / name for key, name in GUIDES.items()}
+    return {key: path.read_text("utf-8") for key, path in found.items() if path.is_file()}
 
 
 def _strict_warnings(config: MkDocsConfig) -> bool:

@@ -10,7 +10,7 @@ from site_builder.cli import main
 REPO = Path(__file__).resolve().parent.parent
 
 
-def build_sample(work: Path, *, site_url: str) -> Path:
+def build_sample(work: Path, *, site_url: str, registry: Path | None = None) -> Path:
     """Copy the site project into `work`, build it for `site_url`; returns the output folder.
 
     `site_url` is always given: a module-scoped build runs before the fixture that clears
@@ -22,7 +22,7 @@ def build_sample(work: Path, *, site_url: str) -> Path:
     output = work / "public"
     code = main([
         "build", "--config", str(work / "mkdocs.yml"),
-        "--from-dir", str(REPO / "examples" / "registry"), "--output", str(output),
+        "--from-dir", str(registry or REPO / "examples" / "registry"), "--output", str(output),
         "--cache-dir", str(work / "cache"), "--site-url", site_url,
     ])
     assert code == 0, "the sample site did not build"

@@ -1,143 +1,45 @@
 """The download site in real headless Chromium, served the way GitLab Pages serves it.
 
-One build and one browser for the module. The server mimics Pages where it matters here:
-the site lives under a project prefix, missing paths get `404.html`, folders redirect to
-their slash, `.br`/`.gz` copies are sent when the browser accepts them, and `_redirects`
-rules answer. Every request the browser makes is recorded: none may leave 127.0.0.1.
+One build and one browser for the module; `site_builder.pages_server` answers like Pages
+(project prefix, 404.html, folder redirects, precompressed copies, `_redirects`). Every
+request the browser makes is recorded: none may leave 127.0.0.1.
 """
 
 from __future__ import annotations
 
 import hashlib
-import mimetypes
-import os
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
+from browser_support import LINUX, MAC_ARM, WINDOWS, System, chromium, new_page, serve_site
 from sample_site import build_sample
 
-REPO = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 PREFIX = "/voice"  # a project site: https://group.gitlab.io/voice/
-LINUX_UA = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-            "Chrome/126.0.0.0 Safari/537.36")
-WINDOWS_UA = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-              "Chrome/126.0.0.0 Safari/537.36")
-MAC_UA = ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 "
-          "(KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36")
-
-
-def _require_chromium() -> None:
-    if CHROMIUM.exists():
-        return
-    message = f"{CHROMIUM} is missing: install it with `apt-get install -y chromium` (.ci/run does)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-class PagesHandler(BaseHTTPRequestHandler):
-    """A small GitLab Pages: prefix, 404.html, folder redirects, precompressed files, _redirects."""
-
-    site: Path
-    redirects: dict[str, str]
-    encodings_sent: dict[str, str]
-
-    def log_message(self, format: str, *args: Any) -> None:  # keep pytest output clean
-        pass
-
-    def do_GET(self) -> None:
-        path = unquote(urlsplit(self.path).path)
-        if not (path == PREFIX or path.startswith(PREFIX + "/")):
-            return self._not_found()
-        relative = path[len(PREFIX):].lstrip("/")
-        target = (self.site / relative).resolve()
-        if self.site not in (target, *target.parents):
-            return self._not_found()
-        if target.is_dir():
-            if not path.endswith("/"):
-                return self._redirect(path + "/")
-            target = target / "index.html"
-        if target.is_file() and target.name != "_redirects":
-            return self._send_file(target)
-        if path in self.redirects:
-            return self._redirect(self.redirects[path])
-        return self._not_found()
-
-    def _send_file(self, target: Path, status: int = 200) -> None:
-        accepted = self.headers.get("Accept-Encoding", "")
-        body, encoding = target.read_bytes(), ""
-        for suffix, name in ((".br", "br"), (".gz", "gzip")):
-            copy = Path(f"{target}{suffix}")
-            if name in accepted and copy.is_file() and "Range" not in self.headers:
-                body, encoding = copy.read_bytes(), name
-                break
-        self.encodings_sent[target.relative_to(self.site).as_posix()] = encoding
-        self.send_response(status)
-        kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-        charset = "; charset=utf-8" if kind.startswith("text/") else ""
-        self.send_header("Content-Type", kind + charset)
-        if encoding:
-            self.send_header("Content-Encoding", encoding)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _redirect(self, location: str) -> None:
-        self.send_response(302)
-        self.send_header("Location", location)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def _not_found(self) -> None:
-        self._send_file(self.site / "404.html", status=404)
 
 
 @dataclass
 class Site:
     root: Path
     url: str  # http://127.0.0.1:PORT/voice/
-    encodings_sent: dict[str, str] = field(default_factory=dict)
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """The sample registry built as a project site, served on 127.0.0.1."""
-    encodings: dict[str, str] = {}
-    handler = type("Handler", (PagesHandler,), {"encodings_sent": encodings, "redirects": {}})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    url = f"http://127.0.0.1:{server.server_address[1]}{PREFIX}/"
-    output = build_sample(tmp_path_factory.mktemp("browser"), site_url=url)
-    handler.site = output.resolve()
-    for line in (output / "_redirects").read_text().splitlines():
-        source, target, *_status = line.split()
-        handler.redirects[source] = target
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield Site(root=output, url=url, encodings_sent=encodings)
-    server.shutdown()
-    server.server_close()
+    work = tmp_path_factory.mktemp("browser")
+    with serve_site(work / "public", prefix=PREFIX) as server:
+        output = build_sample(work, site_url=server.url)
+        yield Site(root=output, url=server.url)
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    _require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as instance:
+        yield instance
 
 
 @dataclass
@@ -148,6 +50,7 @@ class Visit:
     page: Any
     requests: list[str]
     errors: list[str]
+    encodings: dict[str, str]  # URL → Content-Encoding of the answer
 
     def outside(self) -> list[str]:
         return [u for u in self.requests
@@ -157,27 +60,26 @@ class Visit:
 
 @pytest.fixture
 def visit(browser: Any) -> Iterator[Any]:
-    """`visit(url, user_agent=..., javascript=True)` → a Visit; contexts close after the test."""
+    """`visit(url, system=..., javascript=True)` → a Visit; contexts close after the test."""
     contexts: list[Any] = []
 
-    def open_page(url: str, *, user_agent: str | None = LINUX_UA, javascript: bool = True,
+    def open_page(url: str, *, system: System = LINUX, javascript: bool = True,
                   init_script: str | None = None, color_scheme: str = "light") -> Visit:
-        context = browser.new_context(
-            user_agent=user_agent, java_script_enabled=javascript, accept_downloads=True,
-            color_scheme=color_scheme, viewport={"width": 1280, "height": 900},
-        )
-        contexts.append(context)
+        page = new_page(browser, system=system, javascript=javascript, scheme=color_scheme)
+        contexts.append(page.context)
         if init_script:
-            context.add_init_script(init_script)
-        page = context.new_page()
+            page.add_init_script(init_script)
         requests: list[str] = []
         errors: list[str] = []
+        encodings: dict[str, str] = {}
         page.on("request", lambda request: requests.append(request.url))
+        page.on("response", lambda r: encodings.__setitem__(
+            r.url, r.headers.get("content-encoding", "")))
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(url)
         page.wait_for_load_state("networkidle")
-        return Visit(context, page, requests, errors)
+        return Visit(page.context, page, requests, errors, encodings)
 
     yield open_page
     for context in contexts:
@@ -205,22 +107,22 @@ def test_landing_renders(site: Site, visit: Any) -> None:
     assert page.locator(".sb-prerelease").get_by_text("pre-release").first.is_visible()
     assert seen.errors == []
     assert seen.outside() == []
-    assert site.encodings_sent["index.html"] == "br"  # the precompressed copy decoded fine
+    assert seen.encodings[site.url] == "br"  # the precompressed copy decoded fine
 
 
 @pytest.mark.parametrize(
-    ("user_agent", "expected"),
-    [(LINUX_UA, "VoiceInput-v1.10.0-linux-x64.zip"),
-     (WINDOWS_UA, "VoiceInput-v1.10.0-windows-x64.zip")],
+    ("system", "expected"),
+    [(LINUX, "VoiceInput-v1.10.0-linux-x64.zip"),
+     (WINDOWS, "VoiceInput-v1.10.0-windows-x64.zip")],
     ids=["linux", "windows"],
 )
-def test_primary_button_fits_the_visitor(site: Site, visit: Any, user_agent: str,
+def test_primary_button_fits_the_visitor(site: Site, visit: Any, system: System,
                                          expected: str) -> None:
     """The big button offers the file for the visitor's OS and CPU, and says which."""
-    seen = visit(site.url, user_agent=user_agent)
+    seen = visit(site.url, system=system)
     assert _primary_href(seen) == f"download/v1.10.0/{expected}"
     label = seen.page.locator("[data-sb-primary]").inner_text()
-    assert ("Windows" if "Windows" in user_agent else "Linux") in label
+    assert system.platform in label
     assert seen.page.locator("[data-sb-pick-name]").inner_text() == expected
     assert seen.page.locator(f"tr.sb-row--picked[data-name='{expected}']").count() == 1
     command = seen.page.locator("[data-sb-verify] .tabbed-block:visible code").inner_text()
@@ -238,7 +140,7 @@ APPLE = """Object.defineProperty(Navigator.prototype, "userAgentData", {get: () 
 )
 def test_mac_gets_a_build_its_cpu_runs(site: Site, visit: Any, cpu: str, expected: str) -> None:
     """Apple silicon gets the arm64 build; an Intel Mac is not offered it but sent to the list."""
-    seen = visit(site.url, user_agent=MAC_UA, init_script=APPLE % cpu)
+    seen = visit(site.url, system=MAC_ARM, init_script=APPLE % cpu)
     seen.page.wait_for_function("document.querySelector('.sb-copy:not([hidden])') !== null")
     seen.page.wait_for_timeout(100)
     assert seen.page.locator("[data-sb-primary]").get_attribute("href") == expected
@@ -315,15 +217,3 @@ def test_palette_toggle_and_search(site: Site, visit: Any) -> None:
     page.locator("input.md-search__input").press_sequentially("manual")
     page.locator(".md-search-result__item").first.wait_for()
     assert seen.outside() == []
-
-
-def test_screenshot_of_the_landing_page(site: Site, visit: Any) -> None:
-    """A picture of the landing page for people to judge: screenshots/landing.png (and dark)."""
-    folder = REPO / "screenshots"
-    folder.mkdir(exist_ok=True)
-    for scheme, name in (("light", "landing.png"), ("dark", "landing-dark.png")):
-        seen = visit(site.url, color_scheme=scheme)
-        _primary_href(seen)
-        seen.page.screenshot(path=str(folder / name), full_page=True)
-        assert (folder / name).stat().st_size > 10_000
-        print(f"screenshot: {folder / name}")

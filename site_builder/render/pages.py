@@ -25,12 +25,12 @@ from importlib import resources
 from typing import Any
 
 import jinja2
-from markupsafe import escape
+from markupsafe import Markup, escape
 
-from ..catalog import Artifact, Catalog, Release, neighbours
+from ..catalog import Artifact, Catalog, Release, alias_name, neighbours
 from ..layout import SiteLayout, relative_href
 from ..signing import PUBLIC_KEY_NAME, PublicKey, trusted_comment
-from .machine import iso
+from .machine import iso, sums_text
 from .notes import notes_html
 
 _PS_QUOTES = re.compile("['\u2018\u2019\u201a\u201b]")
@@ -40,18 +40,26 @@ RELEASES = "releases/index.md"
 # The pages' own CSS and JS, shipped in the package and added to every site by the plugin.
 STYLESHEET = "assets/downloads/downloads.css"
 SCRIPT = "assets/downloads/downloads.js"
+# hash-wasm's SHA-256 (MIT, npm `hash-wasm` 4.13.0, dist/sha256.umd.min.js), loaded only by
+# the "check a file" section: streaming SHA-256, which WebCrypto lacks. Shipped with its licence.
+HASHER = "assets/downloads/sha256.umd.min.js"
+HASHER_LICENSE = "assets/downloads/hash-wasm-LICENSE.txt"
 
 _OS_WORDS = {
     "windows": ("windows", "win32", "win64", "win", "msi", "exe"),
     "macos": ("macos", "mac", "darwin", "osx", "dmg", "pkg"),
     "linux": ("linux", "deb", "rpm", "appimage"),
+    "android": ("android", "apk", "aab"),
 }
 _ARCH_WORDS = {
     "x64": ("x64", "amd64", "win64"),
     "arm64": ("arm64", "aarch64"),
     "x86": ("x86", "i386", "i686", "win32"),
 }
-_OS_LABELS = {"windows": "Windows", "macos": "macOS", "linux": "Linux"}
+_OS_LABELS = {"windows": "Windows", "macos": "macOS", "linux": "Linux", "android": "Android"}
+# Material's bundled Material Design Icons (Apache 2.0), inlined: the page fetches nothing.
+_OS_ICONS = {"windows": "microsoft-windows", "macos": "apple", "linux": "linux",
+             "android": "android", "": "package-variant"}
 _ARCH_LABELS = {"x64": "x64", "arm64": "ARM64", "x86": "32-bit"}
 _MAC_ARCH_LABELS = {"x64": "Intel", "arm64": "Apple silicon"}
 
@@ -131,6 +139,28 @@ def human_date(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d")
 
 
+def breakable(text: str, *, every: int = 0) -> Markup:
+    """`text` escaped, with line-break opportunities (`<wbr>`) only at safe points.
+
+    A name may break after `/`, `-`, `_` or `.`; with `every`, a hash breaks into groups of
+    that many characters. Nothing else breaks, so no word is split and copying the text
+    gives it back unchanged (`<wbr>` adds no character).
+    """
+    if every:
+        parts = [text[i:i + every] for i in range(0, len(text), every)]
+    else:
+        parts = re.findall(r"[^/\-_.]*[/\-_.]|[^/\-_.]+$", text) or [text]
+    return Markup("<wbr>").join(escape(part) for part in parts)
+
+
+def os_icon(os_name: str) -> Markup:
+    """An inline SVG for an OS (a package icon when unknown), hidden from screen readers."""
+    icons = resources.files("material") / "templates" / ".icons" / "material"
+    svg = (icons / f"{_OS_ICONS.get(os_name, _OS_ICONS[''])}.svg").read_text("utf-8")
+    return Markup(svg.replace("<svg ", '<svg aria-hidden="true" focusable="false" '
+                              'class="sb-os-icon" width="40" height="40" ', 1))
+
+
 def demote_headings(html: str, *, top: int) -> str:
     """Shift the headings of rendered notes so the highest becomes `<h{top}>` (at most h6).
 
@@ -162,19 +192,31 @@ def page_sources(catalog: Catalog) -> dict[str, str]:
     # sidebar gives way to the tables.
     # Version pages stay out of the search index: the releases list already finds every
     # version, and indexing a thousand checksum tables would triple the build time.
+    # The landing page is a product page, not a chapter: no navigation sidebar either.
     return {
         src: f"---\ntitle: {json.dumps(str(escape(title)))}\nhide:\n  - toc\n"
+        + ("  - navigation\n" if src == LANDING else "")
         + ("" if src in (LANDING, RELEASES) else "search:\n  exclude: true\n")
         + "---\n"
         for src, title in titles.items()
     }
 
 
+# Hand-written pages in the docs folder whose text the landing page shows, when present.
+GUIDES = {"requirements": "requirements.md", "install": "install.md"}
+
+
+def guide_html(markdown: str) -> str:
+    """A hand-written guide's body for the landing page: its own h1 dropped, headings under h2."""
+    body = re.sub(r"\A\s*(?:---\n.*?\n---\n)?\s*# [^\n]*\n", "", markdown, flags=re.S)
+    return demote_headings(notes_html(body), top=3)
+
+
 def page_assets() -> dict[str, str]:
     """`{site path: text}` of the stylesheet and script the generated pages rely on."""
     folder = resources.files("site_builder") / "assets"
     return {path: (folder / posixpath.basename(path)).read_text("utf-8")
-            for path in (STYLESHEET, SCRIPT)}
+            for path in (STYLESHEET, SCRIPT, HASHER, HASHER_LICENSE)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +238,50 @@ class FileView:
     @property
     def basename(self) -> str:
         return posixpath.basename(self.name)
+
+    @property
+    def kind(self) -> str:
+        """What the file is, as a button says it: `.zip`, `.tar.gz`, `installer (.msi)`."""
+        name = self.basename.lower()
+        suffix = next((s for s in _ARCHIVES if name.endswith(s)), posixpath.splitext(name)[1])
+        return f"installer ({suffix})" if name.endswith(_INSTALLERS) else suffix or "file"
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformCard:
+    """One platform of a release as the landing page shows it: its best file, then the rest."""
+
+    os: str
+    arch: str
+    os_label: str
+    arch_label: str
+    main: FileView
+    others: tuple[FileView, ...]
+    stable_path: str  # latest/download/<alias>: a link that always leads to the newest file
+
+    @property
+    def icon(self) -> Markup:
+        return os_icon(self.os)
+
+
+def platform_cards(views: list[FileView], version: str) -> list[PlatformCard]:
+    """A card per (OS, CPU) among `views` that can be downloaded, in OS then CPU order."""
+    groups: dict[tuple[str, str], list[FileView]] = {}
+    for view in views:
+        if view.os and view.href and view.rank < NEVER_PRIMARY:
+            groups.setdefault((view.os, view.arch), []).append(view)
+    os_order, arch_order = list(_OS_LABELS), ["x64", "arm64", "x86", ""]
+    cards = []
+    for (os_name, arch), group in sorted(groups.items(), key=lambda item: (
+            os_order.index(item[0][0]), arch_order.index(item[0][1]))):
+        main, *others = sorted(group, key=lambda v: v.rank)
+        arch_label = (_MAC_ARCH_LABELS if os_name == "macos" else _ARCH_LABELS).get(arch, arch)
+        cards.append(PlatformCard(
+            os=os_name, arch=arch, os_label=_OS_LABELS[os_name],
+            arch_label=arch_label or "any CPU", main=main, others=tuple(others),
+            stable_path="latest/download/" + alias_name(main.name, version),
+        ))
+    return cards
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,11 +330,15 @@ class PageRenderer:
     """Renders generated page bodies for one catalogue and layout."""
 
     def __init__(self, catalog: Catalog, layout: SiteLayout, *, description: str = "",
-                 public_key: PublicKey | None = None) -> None:
+                 public_key: PublicKey | None = None, product: str = "",
+                 guides: dict[str, str] | None = None) -> None:
         self.catalog = catalog
         self.layout = layout
         self.description = description
         self.public_key = public_key
+        self.product = product or catalog.package
+        # {GUIDES key: Markdown} of the hand-written pages found in the docs folder
+        self.guides = {key: guide_html(text) for key, text in (guides or {}).items()}
         self._by_source = {version_page_source(r.version): r for r in catalog.releases}
         self._neighbours = neighbours(catalog.releases)  # previous/next within a channel
 
@@ -264,6 +354,7 @@ class PageRenderer:
         env.filters["size"] = human_size
         env.filters["date"] = human_date
         env.filters["isodate"] = iso  # for <time datetime=...>, as the JSON files write it
+        env.filters["breakable"] = breakable
         return env
 
     def is_generated(self, src_uri: str) -> bool:
@@ -289,15 +380,25 @@ class PageRenderer:
         def notes(release: Release, *, top: int = 3) -> str:
             return demote_headings(notes_html(release.notes), top=top)
 
+        def checksums(release: Release) -> str:
+            # SHA256SUMS's lines (a signed list names the same files with the same hashes)
+            return sums_text((a.sha256, a.name) for a in release.files).decode("utf-8")
+
         return self.env.get_template(template).render(
             catalog=self.catalog,
             latest=self.catalog.latest,
             prerelease=self.catalog.latest_prerelease,
             description=self.description,
+            product=self.product,
+            guides=self.guides,
+            guide_pages={key: GUIDES[key].removesuffix(".md") + "/" for key in self.guides},
+            cards=platform_cards,
             layout=self.layout,
             href=href,
             files=files,
             notes=notes,
+            sums_text=checksums,
+            hasher=HASHER,
             example=example_file,
             primary=primary_file,
             signing=SignatureView(self.public_key, self.layout, href) if self.public_key else None,
