@@ -5,14 +5,13 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import threading
 from collections.abc import Iterator
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-from test_browser import PREFIX, PagesHandler, Site, browser, visit
+from browser_support import axe_violations, serve_site
+from test_browser import PREFIX, Site, browser, visit
 
 from site_builder.cli import main
 from site_builder.signing import generate_key_pair, load_signing_key, trusted_comment
@@ -44,19 +43,13 @@ def signed_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Site
     for name in ("content", "theme"):
         shutil.copytree(REPO / name, work / name)
     shutil.copy(REPO / "mkdocs.yml", work / "mkdocs.yml")
-    handler = type("Handler", (PagesHandler,), {"encodings_sent": {}, "redirects": {}})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    url = f"http://127.0.0.1:{server.server_address[1]}{PREFIX}/"
-    code = main(["build", "--config", str(work / "mkdocs.yml"), "--from-dir",
-                 str(work / "registry"), "--output", str(work / "public"), "--cache-dir",
-                 str(work / "cache"), "--site-url", url, "--public-key", public.line])
-    assert code == 0, "the signed sample did not build"
-    handler.site = (work / "public").resolve()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield Site(root=work / "public", url=url), public.line
-    server.shutdown()
-    server.server_close()
+    with serve_site(work / "public", prefix=PREFIX) as server:
+        code = main(["build", "--config", str(work / "mkdocs.yml"), "--from-dir",
+                     str(work / "registry"), "--output", str(work / "public"), "--cache-dir",
+                     str(work / "cache"), "--site-url", server.url, "--public-key",
+                     public.line])
+        assert code == 0, "the signed sample did not build"
+        yield Site(root=work / "public", url=server.url), public.line
 
 
 def test_landing_page_shows_and_copies_the_signature_check(
@@ -85,6 +78,9 @@ def test_landing_page_shows_and_copies_the_signature_check(
         link = block.get_by_role("link", name=name, exact=True)
         response = seen.page.request.get(link.evaluate("a => a.href"))
         assert response.ok, name
+    key_link = seen.page.locator(".sb-footer").get_by_role("link", name="Signing key (minisign)")
+    assert seen.page.request.get(key_link.evaluate("a => a.href")).text().strip().endswith(line)
+    assert axe_violations(seen.page) == []  # the signature block passes WCAG 2.2 AA too
     assert seen.errors == [] and seen.outside() == []
     if shot := os.environ.get("SB_SCREENSHOT"):  # to look at it: SB_SCREENSHOT=/tmp/sig.png
         block.screenshot(path=shot)
