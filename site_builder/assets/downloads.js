@@ -277,23 +277,46 @@
     return hasherScript;
   }
 
+  /* Feed `file` to `hasher` CHUNK bytes at a time. A BYOB reader refills one buffer, so
+   * memory stays flat whatever the file's size; slices are the fallback where a file's
+   * stream has no BYOB reader. */
+  function feed(file, hasher, onProgress) {
+    var done = 0;
+    var reader = null;
+    try { reader = file.stream().getReader({ mode: "byob" }); } catch (e) { reader = null; }
+    if (reader) {
+      var buffer = new ArrayBuffer(CHUNK);
+      var pump = function () {
+        return reader.read(new Uint8Array(buffer, 0, CHUNK)).then(function (step) {
+          if (step.done) return;
+          hasher.update(step.value);
+          buffer = step.value.buffer; // the same memory, handed back
+          done += step.value.byteLength;
+          onProgress(done, file.size);
+          return pump();
+        });
+      };
+      return pump();
+    }
+    var next = function () {
+      if (done >= file.size) return Promise.resolve();
+      var end = Math.min(done + CHUNK, file.size);
+      return file.slice(done, end).arrayBuffer().then(function (part) {
+        hasher.update(new Uint8Array(part));
+        done = end;
+        onProgress(done, file.size);
+        return next();
+      });
+    };
+    return next();
+  }
+
   function sha256OfFile(file, src, onProgress) {
     return loadHasher(src).then(function (hashwasm) {
       return hashwasm.createSHA256();
     }).then(function (hasher) {
       hasher.init();
-      var offset = 0;
-      function next() {
-        if (offset >= file.size) return hasher.digest("hex");
-        var end = Math.min(offset + CHUNK, file.size);
-        return file.slice(offset, end).arrayBuffer().then(function (buffer) {
-          hasher.update(new Uint8Array(buffer));
-          offset = end;
-          onProgress(offset, file.size);
-          return next();
-        });
-      }
-      return next();
+      return feed(file, hasher, onProgress).then(function () { return hasher.digest("hex"); });
     });
   }
 
