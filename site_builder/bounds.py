@@ -63,6 +63,7 @@ class Limits:
 DEFAULT_LIMITS = Limits()  # what a client gets unless told otherwise; tests swap it
 
 _CHECK_EVERY = 0.1  # seconds between the watchdog's rounds
+_PIECE = 16 * 1024  # bytes an upload's body is handed over in
 _CANCELLED = threading.Event()
 _SOCKETS: weakref.WeakSet[socket.socket] = weakref.WeakSet()  # every socket a guard saw open
 _POOLS: weakref.WeakKeyDictionary[httpx.Client, weakref.WeakSet[socket.socket]] = \
@@ -198,9 +199,13 @@ class Guard:
         self.flowing()
         parts = iter(lambda: content.read(MiB), b"") if hasattr(content, "read") else content
         for chunk in parts:
-            self.count(len(chunk))
-            self.raise_if_tripped()
-            yield chunk
+            # in small pieces, so a slow but steady link counts as steady (a 1 MiB piece would
+            # take longer than the window to send at a rate just above the floor)
+            for start in range(0, len(chunk), _PIECE):
+                piece = chunk[start:start + _PIECE]
+                self.count(len(piece))
+                self.raise_if_tripped()
+                yield piece
         self._window, self.min_rate = None, 0  # the answer: a deadline, no floor
         self.expires = time.monotonic() + self.deadline if self.deadline else None
 

@@ -347,3 +347,11 @@ def test_retry_after_that_is_not_a_number_falls_back_to_backoff() -> None:
     for value in ("nan", "inf", "-inf"):
         assert server_wait({"retry-after": value}) is None
     assert server_wait({"ratelimit-reset": "nan"}) is None
+
+
+def test_an_upload_body_is_counted_in_small_pieces() -> None:
+    """A 1 MiB chunk is handed over in pieces, so the floor sees a slow link's steady progress."""
+    guard = bounds.Guard("PUT /x", deadline=5.0, min_rate=1024, rate_window=1.0)
+    pieces = list(guard.sending(iter([b"a" * MiB])))
+    assert b"".join(pieces) == b"a" * MiB and max(map(len, pieces)) <= 64 * 1024
+    assert guard.min_rate == 0 and guard.expires is not None  # now the answer is due
