@@ -42,6 +42,14 @@ from .verify_storage import StoredFile, check_stored, storage_origins, stored_fi
 ENCODINGS = {".gz": gzip.decompress, ".br": brotli.decompress}
 _IGNORED_SCHEMES = ("mailto", "tel", "javascript", "data", "blob", "about", "ftp", "sms")
 _CSS_URL = re.compile(r"""url\(\s*(['"]?)([^'")]+)\1\s*\)""")
+# What a browser fetches (or goes to) by itself, per tag: never from another host.
+_LOADS = {"script": ("src",), "img": ("src", "srcset"), "iframe": ("src",), "frame": ("src",),
+          "embed": ("src",), "object": ("data",), "video": ("src", "poster"),
+          "audio": ("src",), "source": ("src", "srcset"), "track": ("src",),
+          "input": ("src", "formaction"), "button": ("formaction",),
+          "link": ("href", "imagesrcset"), "form": ("action",)}
+# `<link>` relations that only name a URL (no browser fetches them by itself).
+_NAMING_RELS = {"canonical", "alternate", "author", "license", "help", "next", "prev", "me"}
 _REFRESH_URL = re.compile(r"url\s*=\s*(['\"]?)([^'\"]+)\1", re.IGNORECASE)
 
 
@@ -77,6 +85,7 @@ class _Site:
     prefix: str = ""  # "/project" for a project site, "" at a host's root
     built_prefix: str = ""  # the prefix of the URL the site was built with (index.json)
     netloc: str | None = None  # host[:port] of the site URL, when known
+    built_netloc: str | None = None  # host[:port] of the URL the site was built with
     hashes: dict[str, str] = field(default_factory=dict)
     stored: dict[str, StoredFile] = field(default_factory=dict)  # url → artifact in storage
     remote: dict[str, str] = field(default_factory=dict)  # site path it would have → SHA256
@@ -121,6 +130,7 @@ def verify_site(
         site.stored = stored_files(json.loads((root / "index.json").read_text("utf-8")))
     built_url = site_url_of(root)
     site.built_prefix = urlsplit(built_url).path.rstrip("/") if built_url else ""
+    site.built_netloc = urlsplit(built_url).netloc if built_url else None
     site_url = site_url or built_url or default_site_url
     if site_url:
         parts = urlsplit(site_url)
@@ -324,9 +334,10 @@ def site_url_of(root: Path) -> str | None:
                 url, path = entry.get("url"), entry.get("path")
                 parts = urlsplit(url) if isinstance(url, str) else None
                 if parts and parts.scheme in ("http", "https") and isinstance(path, str):
+                    # Compared decoded: a name's percent-encoding is longer than the name.
                     site_path = unquote(parts.path)
                     if site_path.endswith("/" + path):
-                        base = parts.path[: len(parts.path) - len(path)]
+                        base = url_path(site_path[: len(site_path) - len(path)])
                         return f"{parts.scheme}://{parts.netloc}{base}"
     except (OSError, ValueError, AttributeError):
         return None
@@ -339,10 +350,17 @@ class _LinkParser(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.urls: list[str] = []
+        self.loads: list[tuple[str, str]] = []  # (what, url) a browser fetches or goes to
         self.base: str | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = {k: v for k, v in attrs if v is not None}
+        rels = set(values.get("rel", "").lower().split())
+        for name in _LOADS.get(tag, ()):
+            if name in values and not (tag == "link" and rels and rels <= _NAMING_RELS):
+                urls = (values[name].split(",") if name.endswith("srcset")
+                        else [values[name]])
+                self.loads += [(f"<{tag} {name}>", u.split()[0]) for u in urls if u.strip()]
         if tag == "base" and "href" in values:
             self.base = values["href"]
         for name in ("href", "src", "poster", "data"):
@@ -354,6 +372,7 @@ class _LinkParser(HTMLParser):
         refresh = tag == "meta" and values.get("http-equiv", "").lower() == "refresh"
         if refresh and (match := _REFRESH_URL.search(values.get("content", ""))):
             self.urls.append(match.group(2))
+            self.loads.append(("<meta refresh>", match.group(2)))
 
 
 def check_links(site: _Site, problems: list[str], *, redirected: set[str]) -> tuple[int, int]:
@@ -367,16 +386,32 @@ def check_links(site: _Site, problems: list[str], *, redirected: set[str]) -> tu
             pages += 1
             parser = _LinkParser()
             parser.feed(text)
-            urls, base = parser.urls, parser.base
+            urls, base, loads = parser.urls, parser.base, parser.loads
         else:
             urls, base = [m.group(2) for m in _CSS_URL.finditer(text)], None
+            loads = [("url()", url) for url in urls]
         page = site.rel(path)
+        for what, url in loads:
+            if host := _other_host(site, page, url.strip(), base):
+                problems.append(f"{page}: {what} loads {url} from another host ({host}); "
+                                "a page of the site must ask no other host for anything")
         for url in urls:
             problem, counted = _link_problem(site, page, url.strip(), base, redirected)
             links += counted
             if problem:
                 problems.append(f"{page}: {problem}")
     return pages, links
+
+
+def _other_host(site: _Site, page: str, url: str, base: str | None) -> str | None:
+    """The host `url` (on `page`) would make a browser ask, when it is not the site's."""
+    origin = f"http://{site.netloc or 'site.invalid'}"
+    target = urlsplit(urljoin(urljoin(f"{origin}{site.prefix}/{url_path(page)}", base or ""),
+                              url))
+    if target.scheme.lower() in _IGNORED_SCHEMES or not target.netloc:
+        return None
+    own = {h.lower() for h in (site.netloc, site.built_netloc, "site.invalid") if h}
+    return None if target.netloc.lower() in own else target.netloc
 
 
 def _link_problem(site: _Site, page: str, url: str, base: str | None,
@@ -468,8 +503,14 @@ def check_redirects(site: _Site, problems: list[str]) -> None:
         parts = urlsplit(rule.target)
         if parts.scheme and f"{parts.scheme}://{parts.netloc}" in storage_origins(site.stored):
             site.storage_links.add(rule.target)  # asked for by check_stored
+        if parts.scheme and parts.netloc.lower() not in {
+                h.lower() for h in (site.netloc, site.built_netloc) if h}:
+            if f"{parts.scheme}://{parts.netloc}" not in storage_origins(site.stored):
+                problems.append(f"{where}: sends visitors to another host ({parts.netloc}); "
+                                "a rule of this site must lead to a file of this site")
+            continue
         if parts.scheme:
-            continue  # another host: not ours to check
+            continue  # the site's own absolute URL
         # Either address of the site: the one checked, and the one it was built for.
         prefix = next((p for p in (site.prefix, site.built_prefix)
                        if p and (rule.source + "/").startswith(p + "/")), "")
