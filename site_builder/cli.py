@@ -187,19 +187,30 @@ def _configured_site_dir(path: str) -> str | None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from mkdocs.commands.serve import serve
+    """Build into a temporary folder, serve it as GitLab Pages would, rebuild on change."""
+    from .preview import serve_and_rebuild
 
-    _mkdocs_config(args)  # fail early, with our message, on a bad config
-    if not args.quiet:  # MkDocs says where it serves and when it rebuilds at INFO
-        logging.getLogger("mkdocs").setLevel(logging.INFO)
-    serve(config_file=args.config, dev_addr=args.dev_addr, livereload=True)
+    config = _mkdocs_config(args)  # fail early, with our message, on a bad config
+    settings = settings_for(args, *BUILD_FLAGS)
+    watch = [Path(args.config).resolve(), Path(config.docs_dir)]
+    if config.theme.custom_dir:
+        watch.append(Path(config.theme.custom_dir))
+    if settings.from_dir is not None:
+        watch.append(settings.from_dir)
+
+    def build(output: Path, site_url: str) -> None:
+        run_build(argparse.Namespace(**{**vars(args), "output": str(output),
+                                        "site_url": site_url}))
+
+    host, _, port = args.dev_addr.rpartition(":")
+    serve_and_rebuild(build, watch=watch, host=host, port=int(port))
     return 0
 
 
 def host_port(value: str) -> str:
     """`--dev-addr`'s value checked as argparse does a type: `127.0.0.1:8000`."""
     host, _, port = value.rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+    if not host or not port.isdigit() or not 0 <= int(port) < 65536:
         raise argparse.ArgumentTypeError(f"{value!r} is not HOST:PORT, e.g. 127.0.0.1:8000")
     return value
 
@@ -231,13 +242,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve", help="build and preview locally, rebuilding on change",
         description="Build the site like `build` (nothing is written to the output folder) "
-                    "and serve it on this machine, rebuilding when content/, theme/ or the "
-                    "config change.",
+                    "and serve it on this machine as GitLab Pages would (`_redirects` "
+                    "included), rebuilding when content/, theme/, the config or the "
+                    "--from-dir folder change.",
     )
     add_common(serve)
     add_build_options(serve)
     serve.add_argument("--dev-addr", default="127.0.0.1:8000", metavar="HOST:PORT", type=host_port,
-                       help="where to serve (default: 127.0.0.1:8000, this machine only)")
+                       help="where to serve (default: 127.0.0.1:8000, this machine only; "
+                            "port 0: any free one)")
     serve.set_defaults(run=run_serve)
 
     for module in _command_modules():
