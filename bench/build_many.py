@@ -72,7 +72,7 @@ def main() -> None:
             site = project / "public"
             files = [p for p in site.rglob("*") if p.is_file()]
             rows.append((label, seconds, len(files), sum(p.stat().st_size for p in files), rss))
-    print(f"{args.versions} versions × {args.files} files")
+    print(f"{args.versions} versions x {args.files} files")
     print(f"{'run':<20} {'seconds':>8} {'files':>8} {'site MiB':>9} {'peak RSS MiB':>13}")
     for label, seconds, count, size, rss in rows:
         print(f"{label:<20} {seconds:>8.1f} {count:>8} {size / 2**20:>9.1f} {rss:>13}")

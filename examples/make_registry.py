@@ -25,7 +25,8 @@ VERSIONS = {
     "v2.0.0-rc.1": ("2026-03-01T12:00:00Z", "default",
                     "Release candidate of 2.0: new recognition engine. Please report issues.\n"),
     "nightly-20260115": ("2026-01-15T03:00:00Z", "default", "Nightly build.\n"),
-    "v2.0.0-internal": ("2026-03-02T12:00:00Z", "hidden", "Internal test build, never published.\n"),
+    "v2.0.0-internal": ("2026-03-02T12:00:00Z", "hidden",
+                        "Internal test build, never published.\n"),
 }
 
 
