@@ -260,6 +260,10 @@ def test_404_and_assets_use_the_site_path(sample, build, project: Path) -> None:
     links = {a.get_text(strip=True): a["href"] for a in soup.select("article a")}
     assert links["Get VoiceInput v1.2.0, the latest version"] == "/voice/releases/v1.2.0/"
     assert links["All versions of VoiceInput"] == "/voice/releases/"
+    # The feed links of the head and the footer too: `/voice//feed.xml` is another path.
+    paths = [tag.get("href") or tag.get("src") for tag in soup.select("[href], [src]")]
+    assert "/voice/feed.xml" in paths and "/voice/latest.json" in paths
+    assert not [p for p in paths if "//" in p.split("://")[-1]]
     assert (site / "assets/downloads/downloads.css").is_file()
     assert (site / "assets/downloads/downloads.js").is_file()
     index = soup_of(site / "index.html")
