@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import shlex
 import shutil
 import urllib.request
 from collections.abc import Iterator
@@ -275,6 +277,19 @@ def test_card_shows_icon_arch_size_hash_and_stable_link(site: Site, open_page: A
         assert hashlib.sha256(answer.read()).hexdigest() == sha
     curl = page.locator("[data-sb-curl]").inner_text()
     assert curl.startswith(f"curl -LO {stable} ")
+
+
+def test_page_script_quotes_urls_for_the_shell_as_python_does(site: Site,
+                                                              open_page: Any) -> None:
+    """The curl line downloads.js writes for the visitor's card quotes each URL as one shell
+    word, exactly as the build's shlex.quote does (a path may hold `$ ' ( ) & ;`)."""
+    script = (REPO / "site_builder/assets/downloads.js").read_text(encoding="utf-8")
+    found = re.search(r"function shellQuote\(text\) \{.*?\n  \}", script, re.S)
+    assert found is not None
+    page = open_page(site.url)
+    for text in ("https://h/p/App-latest.zip", "https://h/p/App'; rm -rf ~; '.zip",
+                 "https://h/p/$(whoami)&x=1;(y)", "https://h/p/a b.zip", ""):
+        assert page.evaluate(f"({found.group(0)})", text) == shlex.quote(text)
 
 
 def test_landing_is_a_product_page(site: Site, open_page: Any) -> None:

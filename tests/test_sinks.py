@@ -26,7 +26,7 @@ from site_builder.redirects import parse_redirects
 from site_builder.render.links import redirect_rules
 from site_builder.render.machine import atom_feed
 from site_builder.render.notes import notes_html
-from site_builder.render.pages import verify_commands
+from site_builder.render.pages import fetch_command, verify_commands
 
 SHA = "ab" * 32
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -136,6 +136,28 @@ def test_posix_line_checks_the_file_in_a_real_shell(name: str, tmp_path: Path) -
     assert result.returncode == 0, result.stderr
     assert result.stdout == f"{name}: OK\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == [name]
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_download_line_passes_each_url_as_one_word(name: str, tmp_path: Path) -> None:
+    """The landing page's `curl -LO … && curl -L ….sha256 | sha256sum -c`, run by bash with a
+    stand-in curl: each curl gets the stable URL as one argument, and nothing else runs."""
+    url = SiteLayout(site_url="https://group.gitlab.io/app/").url(f"latest/download/{name}")
+    assert url is not None
+    line = fetch_command(url)
+    assert subprocess.run(["bash", "-n", "-c", line]).returncode == 0
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    curl = bin_dir / "curl"
+    curl.write_text('#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done >> "$CALLS"\n')
+    curl.chmod(0o755)
+    work = tmp_path / "work"
+    work.mkdir()
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "CALLS": str(tmp_path / "calls"), "HOME": str(work)}
+    subprocess.run(["bash", "-c", line], cwd=work, env=env, capture_output=True)
+    calls = (tmp_path / "calls").read_text().splitlines()
+    assert calls == ["-LO", url, "-L", url + ".sha256"]
+    assert list(work.iterdir()) == []
 
 
 # -- release notes and the feed -----------------------------------------------------------------

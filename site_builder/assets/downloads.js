@@ -145,6 +145,12 @@
       .forEach(function (input) { input.checked = true; });
   }
 
+  /* One POSIX shell word, as Python's shlex.quote (render/pages.py fetch_command) makes it. */
+  function shellQuote(text) {
+    if (text && !/[^\w@%+=:,.\/-]/.test(text)) return text;
+    return "'" + text.replace(/'/g, "'\"'\"'") + "'";
+  }
+
   /* Put the card of the picked file's platform first, and say it is the visitor's. */
   function showCard(row) {
     var list = document.querySelector("[data-sb-cards]");
@@ -161,7 +167,8 @@
     var curl = document.querySelector("[data-sb-curl]");
     if (stable && curl) {
       var url = new URL(stable.dataset.sbCopyUrl, document.baseURI).href;
-      var command = "curl -LO " + url + " && curl -L " + url + ".sha256 | sha256sum -c";
+      var command = "curl -LO " + shellQuote(url) + " && curl -L " +
+        shellQuote(url + ".sha256") + " | sha256sum -c";
       curl.textContent = command;
       var button = curl.closest(".sb-command").querySelector("[data-sb-copy]");
       if (button) button.dataset.sbCopy = command;

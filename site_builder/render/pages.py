@@ -118,6 +118,16 @@ def verify_commands(file_name: str, sha256: str) -> dict[str, str]:
     }
 
 
+def fetch_command(url: str) -> str:
+    """`curl -LO` of a stable link, then its `.sha256` line checked: each URL one shell word.
+
+    A URL keeps `$ ' ( ) & ;` unescaped (they are legal in a path), so it is quoted for the
+    shell like any other value; `downloads.js` quotes the same way when it swaps the URL.
+    """
+    return (f"curl -LO {shlex.quote(url)} && curl -L {shlex.quote(url + '.sha256')} "
+            "| sha256sum -c")
+
+
 def powershell_quote(text: str) -> str:
     """`text` as one PowerShell single-quoted string: every quote PowerShell closes a string on
     (`'` and the typographic U+2018, U+2019, U+201A, U+201B) is doubled, which PowerShell reads
@@ -355,6 +365,7 @@ class PageRenderer:
         env.filters["date"] = human_date
         env.filters["isodate"] = iso  # for <time datetime=...>, as the JSON files write it
         env.filters["breakable"] = breakable
+        env.filters["fetch_command"] = fetch_command
         return env
 
     def is_generated(self, src_uri: str) -> bool:
