@@ -18,6 +18,7 @@ SECRET_VARIABLES = ("GITLAB_TOKEN", "CI_JOB_TOKEN", "GITLAB_DEPLOY_TOKEN", "STRA
                     "MINISIGN_SECRET_KEY_FILE", "MINISIGN_SECRET_KEY", "MINISIGN_PASSWORD",
                     "MINISIGN_PUBLIC_KEY")
 CI_VARIABLES = ("CI_API_V4_URL", "CI_PROJECT_ID", "CI_PAGES_URL", "CI_COMMIT_TAG", "GITLAB_CI")
+VOICE_URL = "https://group.gitlab.io/voice/"
 
 
 @pytest.fixture(autouse=True)
@@ -144,3 +145,14 @@ def build(
         )
 
     return run
+
+
+@pytest.fixture(scope="session")
+def voice_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The repository's sample, built once for the whole run as a project site under /voice/.
+
+    Shared by every module that reads it: copy it before changing anything in it.
+    """
+    from sample_site import build_sample
+
+    return build_sample(tmp_path_factory.mktemp("voice"), site_url=VOICE_URL)

@@ -14,17 +14,17 @@ from urllib.parse import urlsplit
 
 import pytest
 from bs4 import BeautifulSoup
-from sample_site import build_sample
+from conftest import VOICE_URL
 
-SITE_URL = "https://group.gitlab.io/voice/"
+SITE_URL = VOICE_URL
 CSS_URL = re.compile(r"""url\(\s*(['"]?)([^'")]+)\1\s*\)|@import\s+(['"])([^'"]+)\3""")
 URL_ATTRIBUTES = ("href", "src", "srcset", "imagesrcset", "poster", "action", "data",
                   "formaction", "background")
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_sample(tmp_path_factory.mktemp("offline"), site_url=SITE_URL)
+@pytest.fixture
+def site(voice_site: Path) -> Path:
+    return voice_site  # read only
 
 
 def is_outside(url: str) -> bool:

@@ -10,24 +10,18 @@ from pathlib import Path
 
 import brotli
 import pytest
-from sample_site import build_sample
+from conftest import VOICE_URL
 
 from site_builder.compress import precompress
 from site_builder.verify import parse_sums, verify_site
 
-SITE_URL = "https://group.gitlab.io/voice/"
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The sample registry built once as a project site under /voice/."""
-    return build_sample(tmp_path_factory.mktemp("verify"), site_url=SITE_URL)
+SITE_URL = VOICE_URL
 
 
 @pytest.fixture
-def site(built: Path, tmp_path: Path) -> Path:
-    """A copy of the built site that a test may break."""
-    return Path(shutil.copytree(built, tmp_path / "public"))
+def site(voice_site: Path, tmp_path: Path) -> Path:
+    """A copy of the built sample that a test may break."""
+    return Path(shutil.copytree(voice_site, tmp_path / "public"))
 
 
 def problems(site: Path, **options: str) -> list[str]:
@@ -170,17 +164,17 @@ def test_parse_sums_reads_both_modes() -> None:
 
 # -- precompression --------------------------------------------------------------------------
 
-def test_text_files_get_gz_and_br_artifacts_never(built: Path) -> None:
+def test_text_files_get_gz_and_br_artifacts_never(voice_site: Path) -> None:
     """Pages, CSS, JS, JSON and feeds are precompressed; artifacts and _redirects are not."""
     for name in ("index.html", "releases/index.html", "assets/downloads/downloads.css",
                  "assets/downloads/downloads.js", "index.json", "feed.xml",
                  "search/search_index.json", "404.html"):
-        original = (built / name).read_bytes()
-        assert gzip.decompress((built / f"{name}.gz").read_bytes()) == original, name
-        assert brotli.decompress((built / f"{name}.br").read_bytes()) == original, name
+        original = (voice_site / name).read_bytes()
+        assert gzip.decompress((voice_site / f"{name}.gz").read_bytes()) == original, name
+        assert brotli.decompress((voice_site / f"{name}.br").read_bytes()) == original, name
     for name in ("_redirects", "download/v1.10.0/docs/manual.txt",
                  "download/v1.10.0/VoiceInput-v1.10.0-linux-x64.zip"):
-        assert not (built / f"{name}.gz").exists() and not (built / f"{name}.br").exists()
+        assert not (voice_site / f"{name}.gz").exists() and not (voice_site / f"{name}.br").exists()
 
 
 def test_precompress_is_deterministic_and_skips_small_files(tmp_path: Path) -> None:

@@ -7,22 +7,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import CliResult, FolderRegistry
-from sample_site import build_sample
+from conftest import VOICE_URL, CliResult, FolderRegistry
 
 from site_builder.verify import verify_site
 
-SITE_URL = "https://group.gitlab.io/voice/"
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_sample(tmp_path_factory.mktemp("verify-hostile"), site_url=SITE_URL)
+SITE_URL = VOICE_URL
 
 
 @pytest.fixture
-def site(built: Path, tmp_path: Path) -> Path:
-    return Path(shutil.copytree(built, tmp_path / "public"))
+def site(voice_site: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(voice_site, tmp_path / "public"))
 
 
 def append_rule(site: Path, rule: str) -> None:
