@@ -25,8 +25,8 @@ import re
 import tempfile
 import time
 import zlib
-from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -158,15 +158,20 @@ class CompressedCache:
 
 
 def precompress(
-    site_dir: Path, *, skip: Iterable[str] = (), cache: Path | None = None
+    site_dir: Path, *, skip: Iterable[str] = (), cache: Path | None = None,
+    made: Mapping[str, PageCopies] | None = None,
 ) -> Compressed:
     """Write `X.gz` and `X.br` beside every text file `X` of `site_dir`, except `skip`.
 
     `skip` holds site paths (POSIX, relative) never to compress: the artifacts. An existing
     `X.gz` or `X.br` is left alone (MkDocs writes `sitemap.xml.gz` itself). With `cache`
-    (a folder), copies of unchanged content are reused instead of compressed again.
+    (a folder), copies of unchanged content are reused instead of compressed again. `made`
+    holds the copies a `PageCompressor` already wrote: they count as done if the file still
+    holds the bytes they were made from, and are made again if it does not.
     """
     skipped = set(skip)
+    made = dict(made or {})
+    earlier: list[tuple[int, int, int]] = []  # what `made` did, where it still stands
     jobs: list[tuple[Path, list[str]]] = []  # a file and the encodings it lacks
     for folder, _dirs, names in os.walk(site_dir):
         for name in names:
@@ -174,6 +179,11 @@ def precompress(
             site_path = path.relative_to(site_dir).as_posix()
             if site_path in skipped or not is_text(site_path):
                 continue
+            if (copies := made.pop(site_path, None)) is not None:
+                if copies.stands_for(path):
+                    earlier.extend(copies.done)
+                    continue
+                copies.remove(path)  # a later plugin changed the page: compress it again
             jobs.append((path, []))
             for encoding in ENCODINGS:
                 if site_path + encoding in skipped:
@@ -184,6 +194,8 @@ def precompress(
                     )
                 elif not Path(f"{path}{encoding}").exists():
                     jobs[-1][1].append(encoding)
+    for site_path, copies in made.items():  # pages a later plugin removed
+        copies.remove(site_dir / site_path)
     store = CompressedCache(cache) if cache is not None else None
     shared = loaded_by_every_page(site_dir)
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
@@ -191,7 +203,7 @@ def precompress(
             lambda job: _write(job[0], job[1], store,
                                shared=job[0].relative_to(site_dir).as_posix() in shared),
             [job for job in jobs if job[1]])
-        done = [r for written in results for r in written]
+        done = earlier + [r for written in results for r in written]
     if store is not None:
         store.prune()
     return Compressed(
@@ -200,6 +212,76 @@ def precompress(
         written_bytes=sum(r[1] for r in done),
         reused=sum(r[2] for r in done),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class PageCopies:
+    """The copies a `PageCompressor` wrote of one page, and the bytes they were made from."""
+
+    digest: bytes  # SHA256 of the page as it was handed over
+    done: tuple[tuple[int, int, int], ...]  # (original, written, reused) per copy written
+
+    def stands_for(self, path: Path) -> bool:
+        """Whether the page at `path` still holds the bytes the copies were made from."""
+        try:
+            return hashlib.sha256(path.read_bytes()).digest() == self.digest
+        except OSError:
+            return False
+
+    def remove(self, path: Path) -> None:
+        for encoding in ENCODINGS:
+            Path(f"{path}{encoding}").unlink(missing_ok=True)
+
+
+class PageCompressor:
+    """Compressed copies of pages made in background threads while MkDocs renders the next.
+
+    MkDocs hands each page's final HTML to `add` just before it writes the page; the copies
+    go beside it through the same cache as `precompress`, which later takes them as done
+    (`made=finish()`) once it has checked the page on disk is still what was compressed.
+    Pages are never "shared" files (those are the scripts and stylesheets), so their copies
+    are the bytes `precompress` would write.
+
+        pages = PageCompressor(site, cache=cache, avoid=artifact_paths)
+        pages.add("releases/index.html", html)   # as MkDocs writes it
+        precompress(site, skip=artifact_paths, cache=cache, made=pages.finish())
+    """
+
+    def __init__(self, site_dir: Path, *, cache: Path | None = None,
+                 avoid: Iterable[str] = (), workers: int = 2) -> None:
+        self.site_dir = Path(site_dir)
+        self._store = CompressedCache(cache) if cache is not None else None
+        self._avoid = set(avoid)  # artifacts: `precompress` decides about pages beside them
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="compress")
+        self._jobs: dict[str, Future[PageCopies]] = {}
+        self._twice: set[str] = set()
+
+    def add(self, site_path: str, html: str) -> None:
+        """Compress the page MkDocs is about to write at `site_path` (encoded as MkDocs does)."""
+        if not is_text(site_path) or any(site_path + e in self._avoid for e in ("", *ENCODINGS)):
+            return
+        if site_path in self._jobs:  # two pages, one file: the last one written wins
+            self._twice.add(site_path)
+        self._jobs[site_path] = self._pool.submit(self._compress, site_path, html)
+
+    def _compress(self, site_path: str, html: str) -> PageCopies:
+        data = html.encode("utf-8", errors="xmlcharrefreplace")
+        path = self.site_dir / site_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        done = _copies(path, data, ENCODINGS, self._store, shared=False)
+        return PageCopies(hashlib.sha256(data).digest(), tuple(done))
+
+    def finish(self) -> dict[str, PageCopies]:
+        """Every page's copies, once written; raises what a copy failed with."""
+        self._pool.shutdown(wait=True)
+        made = {site_path: job.result() for site_path, job in self._jobs.items()}
+        for site_path in self._twice:  # which copy was written last is unknown: make it again
+            made[site_path] = PageCopies(b"", ())
+        return made
+
+    def cancel(self) -> None:
+        """Drop what has not started and wait for what has (the folder is about to go)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 _REFERENCE = re.compile(rb"""<(?:script|link)\b[^>]*?\b(?:src|href)=["']?([^"' >]+)""")
@@ -216,6 +298,8 @@ def loaded_by_every_page(site_dir: Path) -> set[str]:
         url = match.group(1).decode("utf-8", "replace").split("?")[0].split("#")[0]
         if "//" in url or url.startswith(("/", "data:")):
             continue  # another host, or absolute: not a relative site file
+        if url.endswith(("/", ".html", ".htm")):
+            continue  # a page it links to (rel=next, alternate), which it does not load
         found.add(posixpath.normpath(url))
     return found
 
@@ -223,7 +307,12 @@ def loaded_by_every_page(site_dir: Path) -> set[str]:
 def _write(path: Path, encodings: list[str], store: CompressedCache | None, *,
            shared: bool) -> list[tuple[int, int, int]]:
     """Each encoding's copy of one file (read once): (original, written, reused) per copy."""
-    data = path.read_bytes()
+    return _copies(path, path.read_bytes(), encodings, store, shared=shared)
+
+
+def _copies(path: Path, data: bytes, encodings: Iterable[str], store: CompressedCache | None,
+            *, shared: bool) -> list[tuple[int, int, int]]:
+    """Write `path.gz`/`path.br` holding `data`, from the cache where it has them."""
     if len(data) < MIN_SIZE:
         return []
     done = []

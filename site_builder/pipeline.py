@@ -2,7 +2,8 @@
 
 `prepare` does all the network and checking work and writes nothing to the site;
 `write_site` puts artifacts and machine files into a (staging) folder. The MkDocs plugin
-calls one before rendering and the other after it.
+calls one before rendering and the other after it, through a `SiteWriter` that does what it
+can of the writing while MkDocs renders (compressed copies of each page as it is written).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from .budget import check_budget
 from .catalog import Catalog, build_catalog
-from .compress import Compressed, precompress
+from .compress import Compressed, PageCompressor, PageCopies, precompress
 from .fetch import ArtifactCache, Fetcher, ProgressHook, place
 from .layout import SiteLayout
 from .output import SiteFolder, world_readable, write_files
@@ -114,9 +115,38 @@ def _phase(stopwatch: Stopwatch | None, name: str) -> AbstractContextManager[Non
     return stopwatch.phase(name) if stopwatch is not None else nullcontext()
 
 
-def write_site(prepared: PreparedSite, site_dir: Path) -> Compressed:
+class SiteWriter:
+    """The writing of one site, begun while MkDocs renders and finished after it.
+
+        writer = SiteWriter(prepared, site_dir)  # once MkDocs has emptied site_dir
+        writer.page_written(site_path, html)     # each page, as MkDocs is about to write it
+        compressed = writer.finish()             # after MkDocs: the rest (`write_site`)
+        writer.cancel()                          # instead, when the build failed or stopped
+
+    Rendering is one core's work: the page copies made meanwhile, in threads, are nearly free.
+    """
+
+    def __init__(self, prepared: PreparedSite, site_dir: Path) -> None:
+        self.prepared, self.site_dir = prepared, site_dir
+        artifacts = {prepared.layout.artifact_path(r.version, a.name) for r, a in prepared.needed}
+        self.pages = PageCompressor(site_dir, cache=prepared.compressed_cache, avoid=artifacts)
+
+    def page_written(self, site_path: str, html: str) -> None:
+        self.pages.add(site_path, html)
+
+    def finish(self) -> Compressed:
+        return write_site(self.prepared, self.site_dir, made=self.pages.finish())
+
+    def cancel(self) -> None:
+        """Stop and wait for the work in flight, so nothing writes into a folder being removed."""
+        self.pages.cancel()
+
+
+def write_site(prepared: PreparedSite, site_dir: Path, *,
+               made: dict[str, PageCopies] | None = None) -> Compressed:
     """Artifacts (byte for byte from the cache), every machine-readable file, and `.gz`/`.br`
-    copies of all text in `site_dir` (so call it once the pages are written)."""
+    copies of all text in `site_dir` (so call it once the pages are written) but the pages'
+    copies `made` while MkDocs wrote them."""
     catalog, layout = prepared.catalog, prepared.layout
     artifacts = prepared.target.place(prepared.needed, prepared.cached, site_dir)
     site = SiteFolder(site_dir)
@@ -137,6 +167,7 @@ def write_site(prepared: PreparedSite, site_dir: Path) -> Compressed:
         # which wants at least one absolute <loc>. No sitemap is better than a broken one.
         for name in ("sitemap.xml", "sitemap.xml.gz"):
             (site_dir / name).unlink(missing_ok=True)
-    compressed = precompress(site_dir, skip=artifacts, cache=prepared.compressed_cache)
+    compressed = precompress(site_dir, skip=artifacts, cache=prepared.compressed_cache,
+                             made=made)
     world_readable(site_dir)
     return compressed

@@ -4,6 +4,7 @@
                     and point MkDocs at a staging folder (nothing is written yet)
     on_files        add the generated pages (landing, releases, one per version)
     on_page_content give each generated page its body
+    on_post_page    hand each page's final HTML to the site writer (compressed copies)
     on_post_build   write artifacts and machine files, then swap the staging folder in
     on_build_error  throw the staging folder away: the old output stays as it was
 """
@@ -89,6 +90,7 @@ class DownloadsPlugin(BasePlugin[DownloadsConfig]):
         self.prepared: pipeline.PreparedSite | None = None
         self.renderer: PageRenderer | None = None
         self.staged: StagedOutput | None = None
+        self.writer: pipeline.SiteWriter | None = None  # from on_files to on_post_build
         self.rendering = ci_log.Section("render", "Rendering pages")  # GitLab CI log only
         self.stopwatch, self.rendered = Stopwatch(), 0
 
@@ -98,6 +100,7 @@ class DownloadsPlugin(BasePlugin[DownloadsConfig]):
     def on_shutdown(self) -> None:
         # MkDocs reuses this instance for every build in the process: forget this one's flags.
         self.flags = {}
+        self._stop_writing()
         if self.staged is not None:  # an interrupt skips on_build_error: no staging left behind
             self.staged.discard()
             self.staged = None
@@ -177,6 +180,8 @@ class DownloadsPlugin(BasePlugin[DownloadsConfig]):
         for src_uri, text in page_assets().items():
             if files.get_file_from_path(src_uri) is None:
                 files.append(File.generated(config, src_uri, content=text))
+        # MkDocs has emptied the site folder by now: writing into it can begin
+        self.writer = pipeline.SiteWriter(self.prepared, Path(config.site_dir))
         return files
 
     def on_page_content(
@@ -188,6 +193,12 @@ class DownloadsPlugin(BasePlugin[DownloadsConfig]):
                 return self.renderer.body(page.file.src_uri)
         return html
 
+    @event_priority(-100)  # last: the copies are of what every other plugin made of the page
+    def on_post_page(self, output: str, *, page: Page, config: MkDocsConfig) -> str | None:
+        if self.writer is not None and output.strip():  # MkDocs writes no empty page
+            self.writer.page_written(page.file.dest_uri, output)
+        return None
+
     @event_priority(-100)  # last: other plugins write their files into the staging folder first
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         self.rendering.close()
@@ -196,7 +207,9 @@ class DownloadsPlugin(BasePlugin[DownloadsConfig]):
         with ci_log.Section("write", "Writing artifacts and machine files"), as_plugin_error():
             site_dir = Path(config.site_dir)
             with self.stopwatch.phase("write"):
-                compressed = pipeline.write_site(self.prepared, site_dir)
+                writer, self.writer = self.writer, None
+                compressed = (writer.finish() if writer is not None
+                              else pipeline.write_site(self.prepared, site_dir))
             log.info(self.stopwatch.summary(pages=self.rendered,
                                             reused=compressed.reused, compressed=compressed.files))
             if self.staged is not None:
@@ -208,9 +221,16 @@ class DownloadsPlugin(BasePlugin[DownloadsConfig]):
 
     def on_build_error(self, *, error: Exception) -> None:
         self.rendering.close()
+        self._stop_writing()
         if self.staged is not None:
             self.staged.discard()
             self.staged = None
+
+    def _stop_writing(self) -> None:
+        """Wait for the writing in flight: the staging folder may be removed next."""
+        if self.writer is not None:
+            self.writer.cancel()
+            self.writer = None
 
 
 def _guides(docs_dir: Path) -> dict[str, str]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import brotli
 
-from site_builder.compress import CompressedCache, precompress
+from site_builder.compress import CompressedCache, PageCompressor, precompress
 
 PAGE = ("<p>" + "download the latest version " * 100 + "</p>").encode()
 
@@ -86,3 +86,37 @@ def test_rebuild_reports_its_times_and_reuses_every_copy(registry, build) -> Non
     assert cold is not None and warm is not None, first.err
     assert int(cold[1]) < int(cold[2]) and int(cold[2]) > 0
     assert warm[1] == warm[2] == cold[2]
+
+
+# -- pages compressed while MkDocs renders ----------------------------------------------------
+
+def test_pages_compressed_early_count_once_and_match_precompress(tmp_path: Path) -> None:
+    """Copies made as pages are written are the bytes `precompress` makes, counted once."""
+    cache, html = tmp_path / "cache", PAGE.decode() + "<p>caf\u00e9 \udc80</p>"
+    data = html.encode("utf-8", errors="xmlcharrefreplace")  # as MkDocs writes a page
+    early = PageCompressor(site(tmp_path / "a", {"index.html": data}), cache=cache)
+    early.add("index.html", html)
+    done = precompress(tmp_path / "a", cache=cache, made=early.finish())
+    plain = precompress(site(tmp_path / "b", {"index.html": data}))
+    assert (done.files, done.reused, plain.files) == (2, 0, 2)
+    for enc in (".gz", ".br"):
+        assert (tmp_path / "a" / f"index.html{enc}").read_bytes() == \
+            (tmp_path / "b" / f"index.html{enc}").read_bytes()
+
+
+def test_a_page_changed_after_it_was_handed_over_is_compressed_again(tmp_path: Path) -> None:
+    """A plugin that rewrites a page later: the copies decode to the final page, none stale."""
+    root = site(tmp_path / "a", {"keep.html": PAGE, "gone.html": PAGE, "twice.html": PAGE})
+    early = PageCompressor(root, cache=tmp_path / "cache")
+    for name in ("keep.html", "gone.html", "twice.html"):
+        early.add(name, PAGE.decode())
+    early.add("twice.html", PAGE.decode() + "<p>second</p>")  # two pages, one file
+    final = PAGE.replace(b"latest", b"rewritten")
+    (root / "keep.html").write_bytes(final)
+    (root / "gone.html").unlink()
+    done = precompress(root, cache=tmp_path / "cache", made=early.finish())
+    assert done.files == 4
+    assert gzip.decompress((root / "keep.html.gz").read_bytes()) == final
+    assert brotli.decompress((root / "keep.html.br").read_bytes()) == final
+    assert brotli.decompress((root / "twice.html.br").read_bytes()) == PAGE
+    assert not list(root.glob("gone.html.*"))
