@@ -360,6 +360,7 @@ class PageRenderer:
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
+            auto_reload=False,  # package files: no need to stat each one for every page
         )
         env.filters["size"] = human_size
         env.filters["date"] = human_date
