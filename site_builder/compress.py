@@ -21,13 +21,13 @@ import hashlib
 import logging
 import os
 import posixpath
-import re
 import tempfile
 import time
 import zlib
 from collections.abc import Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 
 import brotli
@@ -284,22 +284,41 @@ class PageCompressor:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-_REFERENCE = re.compile(rb"""<(?:script|link)\b[^>]*?\b(?:src|href)=["']?([^"' >]+)""")
+# What a browser fetches for a page by itself; `alternate` links (the feed, the JSON index)
+# are only named, and are fetched by feed readers and updaters, not by every visitor.
+_LOADED_RELS = frozenset({"stylesheet", "icon", "apple-touch-icon", "preload", "modulepreload",
+                          "manifest"})
+
+
+class _Loads(HTMLParser):
+    """The URLs of the scripts, stylesheets and icons a page loads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "script" and found.get("src"):
+            self.urls.append(found["src"] or "")
+        elif (tag == "link" and found.get("href")
+              and _LOADED_RELS & set((found.get("rel") or "").lower().split())):
+            self.urls.append(found["href"] or "")
 
 
 def loaded_by_every_page(site_dir: Path) -> set[str]:
-    """Site paths of the scripts and stylesheets the home page loads: every page loads them."""
+    """Site paths of the scripts, stylesheets and icons the home page loads: every page does."""
     try:
-        home = (site_dir / "index.html").read_bytes()
+        home = (site_dir / "index.html").read_text("utf-8", "replace")
     except OSError:
         return set()
+    parser = _Loads()
+    parser.feed(home)
     found = set()
-    for match in _REFERENCE.finditer(home):
-        url = match.group(1).decode("utf-8", "replace").split("?")[0].split("#")[0]
+    for url in parser.urls:
+        url = url.split("?")[0].split("#")[0]
         if "//" in url or url.startswith(("/", "data:")):
             continue  # another host, or absolute: not a relative site file
-        if url.endswith(("/", ".html", ".htm")):
-            continue  # a page it links to (rel=next, alternate), which it does not load
         found.add(posixpath.normpath(url))
     return found
 

@@ -120,3 +120,18 @@ def test_a_page_changed_after_it_was_handed_over_is_compressed_again(tmp_path: P
     assert brotli.decompress((root / "keep.html.br").read_bytes()) == final
     assert brotli.decompress((root / "twice.html.br").read_bytes()) == PAGE
     assert not list(root.glob("gone.html.*"))
+
+
+def test_only_what_every_page_loads_gets_the_slow_best_ratio(tmp_path: Path) -> None:
+    """Scripts, stylesheets and icons, yes; the feed and the JSON index, only named in
+    `<link rel="alternate">`, are not loaded by visitors (and change with every release)."""
+    from site_builder.compress import loaded_by_every_page
+
+    home = (b'<html><head><link rel="stylesheet" href="assets/main.css?v=1">'
+            b'<link rel="shortcut icon" href="assets/logo.svg">'
+            b'<link rel="alternate" type="application/atom+xml" href="feed.xml">'
+            b'<link rel="alternate" type="application/json" href="index.json">'
+            b'<link rel="next" href="releases/"><link rel="stylesheet" href="https://cdn/x.css">'
+            b'<script src="assets/app.js"></script><script>inline()</script></head></html>')
+    root = site(tmp_path, {"index.html": home})
+    assert loaded_by_every_page(root) == {"assets/main.css", "assets/logo.svg", "assets/app.js"}
