@@ -159,18 +159,42 @@ def _mkdocs_config(args: argparse.Namespace, **overrides: Any) -> Any:
     return config
 
 
+# A build starts from the last build's listing while GitLab is listed again; if GitLab's
+# differs, it builds again from the new one. The last attempt never guesses.
+BUILD_ATTEMPTS = 3
+
+
 def run_build(args: argparse.Namespace) -> int:
     from mkdocs.commands.build import build
 
     output = args.output or _configured_site_dir(args.config) or "public"
-    config = _mkdocs_config(args, site_dir=str(Path(output).absolute()))
-    config.plugins.on_startup(command="build", dirty=False)
-    try:
-        build(config)
-    finally:
-        config.plugins.on_shutdown()
-    log.info("site written to %s", config.site_dir)
-    return 0
+    for attempt in range(1, BUILD_ATTEMPTS + 1):
+        config = _mkdocs_config(args, site_dir=str(Path(output).absolute()))
+        plugin = config.plugins["downloads"]
+        plugin.speculate = attempt < BUILD_ATTEMPTS
+        config.plugins.on_startup(command="build", dirty=False)
+        try:
+            build(config)
+        except Exception:
+            if not plugin.listing_changed or attempt == BUILD_ATTEMPTS:
+                raise
+            log.info("the registry changed since the last build: building again from "
+                     "GitLab's new listing")
+            _forget_held_errors()
+            continue
+        finally:
+            config.plugins.on_shutdown()
+        log.info("site written to %s", config.site_dir)
+        return 0
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _forget_held_errors() -> None:
+    """An attempt that is built again leaves no error to report."""
+    for handler in logging.getLogger("mkdocs").handlers:
+        for held in handler.filters:
+            if isinstance(held, HeldErrors):
+                held.messages.clear()
 
 
 def _configured_site_dir(path: str) -> str | None:

@@ -24,6 +24,9 @@ from .render.machine import machine_files
 from .settings import Settings
 from .signing import PUBLIC_KEY_NAME, PublicKey, refuse_oversized, signed_catalog
 from .sources import Source, source_for
+from .sources.relist import ChildListing
+from .sources.relist import request as relist_request
+from .sources.snapshot import Speculative, snapshot_path
 from .targets import Item, Target, target_for
 from .timing import Stopwatch
 
@@ -42,6 +45,23 @@ class PreparedSite:
     compressed_cache: Path | None = None  # where `.gz`/`.br` copies are kept between builds
     legacy_links: bool = True
     public_key: PublicKey | None = None  # the key every release's signature was checked with
+
+
+def open_source(settings: Settings, *, guess: bool = False) -> Source:
+    """The registry to build from. GitLab's listing is kept in the cache after each build;
+    with `guess`, `versions()` answers from the kept one while GitLab is listed again, and
+    the caller must `confirm()` before it publishes (sources/snapshot.py).
+
+    No guessing with storage: `prepare` uploads to the bucket, which must never happen for a
+    listing GitLab has not confirmed.
+    """
+    source = source_for(settings)
+    if settings.from_dir is not None:  # a folder lists in an instant
+        return source
+    api_url, project = settings.require_gitlab()
+    path = snapshot_path(settings.cache_dir, api_url, project, settings.require_package())
+    return Speculative(source, path, guess=guess and settings.storage is None,
+                       relist=lambda _package: ChildListing(relist_request(settings)))
 
 
 def prepare(

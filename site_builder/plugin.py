@@ -42,6 +42,8 @@ from .render.pages import (
 )
 from .settings import DEFAULT_API_CONCURRENCY, DEFAULT_MAX_SITE_SIZE, Settings, resolve
 from .signing import PUBLIC_KEY_NAME
+from .sources import Source
+from .sources.snapshot import ListingChanged, Speculative
 from .timing import Stopwatch
 
 log = logging.getLogger("mkdocs.plugins.downloads")
@@ -85,6 +87,11 @@ class DownloadsPlugin(BasePlugin[DownloadsConfig]):
 
     def __init__(self) -> None:
         self.flags: dict[str, Any] = {}  # set by `site-builder build`; flags win over the file
+        # Set by `site-builder build`, which builds again when the guess was wrong: start from
+        # the last build's listing while GitLab is listed again (sources/snapshot.py).
+        self.speculate = False
+        self.listing_changed = False  # this build started from a listing GitLab no longer gives
+        self.source: Source | None = None
         self.command = "build"
         self.settings: Settings | None = None
         self.prepared: pipeline.PreparedSite | None = None
@@ -101,14 +108,17 @@ class DownloadsPlugin(BasePlugin[DownloadsConfig]):
         # MkDocs reuses this instance for every build in the process: forget this one's flags.
         self.flags = {}
         self._stop_writing()
+        self.speculate = False
         if self.staged is not None:  # an interrupt skips on_build_error: no staging left behind
             self.staged.discard()
             self.staged = None
+        self._close_source()
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig | None:
         if not self.config.enabled:
             return None
         self.stopwatch, self.rendered = Stopwatch(), 0
+        self.listing_changed = False
         with as_plugin_error():
             if self.command == "build":  # before any request: the swap replaces the folder
                 check_target(Path(config.site_dir))
@@ -120,8 +130,12 @@ class DownloadsPlugin(BasePlugin[DownloadsConfig]):
             )
             if settings.site_url:
                 config.site_url = settings.site_url
+            self._close_source()  # (one left by an earlier build of this process)
+            self.source = pipeline.open_source(
+                settings, guess=self.speculate and self.command == "build")
             with ci_log.Section("fetch", "Reading the registry, verifying artifacts"):
-                prepared = pipeline.prepare(settings, stopwatch=self.stopwatch,
+                prepared = pipeline.prepare(settings, source=self.source,
+                                            stopwatch=self.stopwatch,
                                             preview=self.command == "serve")
         self.settings, self.prepared = settings, prepared
         catalog = prepared.catalog
@@ -205,6 +219,7 @@ class DownloadsPlugin(BasePlugin[DownloadsConfig]):
         if self.prepared is None:
             return
         with ci_log.Section("write", "Writing artifacts and machine files"), as_plugin_error():
+            self._confirm_listing()
             site_dir = Path(config.site_dir)
             with self.stopwatch.phase("write"):
                 writer, self.writer = self.writer, None
@@ -218,6 +233,9 @@ class DownloadsPlugin(BasePlugin[DownloadsConfig]):
                 self.staged.commit()
                 config.site_dir = str(self.staged.target)
                 self.staged = None
+            if isinstance(self.source, Speculative):
+                self.source.save()  # the next build's starting point
+            self._close_source()
 
     def on_build_error(self, *, error: Exception) -> None:
         self.rendering.close()
@@ -225,6 +243,28 @@ class DownloadsPlugin(BasePlugin[DownloadsConfig]):
         if self.staged is not None:
             self.staged.discard()
             self.staged = None
+        if isinstance(self.source, Speculative) and not self.listing_changed:
+            # Failed while building from the last build's listing (a file since removed, say):
+            # if GitLab's listing differs, building again from it is the answer, not this error.
+            self.listing_changed = self.source.changed()
+        self._close_source()
+
+    def _confirm_listing(self) -> None:
+        """Before anything is published: GitLab's listing must be the one the pages show."""
+        if not isinstance(self.source, Speculative):
+            return
+        try:
+            self.source.confirm()
+        except ListingChanged:
+            self.listing_changed = True
+            raise
+        if self.source.guessed and self.source.listed_in is not None:
+            self.stopwatch.background["registry"] = self.source.listed_in
+
+    def _close_source(self) -> None:
+        if self.source is not None:
+            getattr(self.source, "close", lambda: None)()
+            self.source = None
 
     def _stop_writing(self) -> None:
         """Wait for the writing in flight: the staging folder may be removed next."""

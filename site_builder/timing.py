@@ -6,7 +6,8 @@
     log.info(watch.summary(pages=403, compressed=result))
 
 Phases may be entered many times (page rendering is timed page by page); MkDocs' own time
-is what is left of the whole build once ours is taken away.
+is what is left of the whole build once ours is taken away. Work that ran in a thread beside
+the build (a listing being confirmed) is shown apart: it took no time from the build.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class Stopwatch:
     def __init__(self) -> None:
         self.started = time.perf_counter()
         self.seconds: dict[str, float] = {}
+        self.background: dict[str, float] = {}  # phases that ran beside the build, not in it
         self._lock = threading.Lock()
 
     @contextmanager
@@ -50,6 +52,8 @@ class Stopwatch:
         for name, label in PHASES.items():
             if name in self.seconds:
                 part = f"{label} {self.seconds[name]:.2f} s"
+                if name in self.background:
+                    part += f" (+{self.background[name]:.2f} s in the background)"
                 if name == "render":
                     part += f" ({pages} pages)"
                 if name == "write":
