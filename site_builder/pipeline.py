@@ -2,25 +2,32 @@
 
 `prepare` does all the network and checking work and writes nothing to the site;
 `write_site` puts artifacts and machine files into a (staging) folder. The MkDocs plugin
-calls one before rendering and the other after it, through a `SiteWriter` that does what it
-can of the writing while MkDocs renders (compressed copies of each page as it is written).
+calls one before rendering and the other after it, through a `SiteWriter` that does most
+of the writing while MkDocs renders.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
+from .bounds import cancelled
 from .budget import check_budget
 from .catalog import Catalog, build_catalog
-from .compress import Compressed, PageCompressor, PageCopies, precompress
+from .compress import ENCODINGS, Compressed, PageCompressor, precompress
+from .errors import Interrupted
 from .fetch import ArtifactCache, Fetcher, ProgressHook, place
 from .layout import SiteLayout
 from .output import SiteFolder, world_readable, write_files
 from .progress import download_progress
-from .render.machine import machine_files
+from .render.links import redirect_rules
+from .render.machine import machine_files_but_redirects
 from .settings import Settings
 from .signing import PUBLIC_KEY_NAME, PublicKey, refuse_oversized, signed_catalog
 from .sources import Source, source_for
@@ -31,6 +38,7 @@ from .targets import Item, Target, target_for
 from .timing import Stopwatch
 
 log = logging.getLogger("mkdocs.plugins.downloads")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,54 +148,115 @@ class SiteWriter:
 
         writer = SiteWriter(prepared, site_dir)  # once MkDocs has emptied site_dir
         writer.page_written(site_path, html)     # each page, as MkDocs is about to write it
-        compressed = writer.finish()             # after MkDocs: the rest (`write_site`)
+        compressed = writer.finish()             # after MkDocs: the rest, once all is written
         writer.cancel()                          # instead, when the build failed or stopped
 
-    Rendering is one core's work: the page copies made meanwhile, in threads, are nearly free.
+    MkDocs renders on one core, and creating a file here costs more than rendering a page
+    does. So while it renders, one thread places the artifacts and writes the machine files
+    (all but `_redirects`, which depends on every other file of the site) and two make the
+    pages' compressed copies as the pages come. `finish` raises what they failed with, puts
+    back any machine file a later plugin wrote over (ours win, as when all came after MkDocs),
+    then writes what depends on the whole site.
     """
 
     def __init__(self, prepared: PreparedSite, site_dir: Path) -> None:
         self.prepared, self.site_dir = prepared, site_dir
         artifacts = {prepared.layout.artifact_path(r.version, a.name) for r, a in prepared.needed}
         self.pages = PageCompressor(site_dir, cache=prepared.compressed_cache, avoid=artifacts)
+        self._stop = threading.Event()
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="site-writer")
+        self._early = self._worker.submit(self._write_early)
 
     def page_written(self, site_path: str, html: str) -> None:
         self.pages.add(site_path, html)
 
+    def _write_early(self) -> _Early:
+        """Artifacts, the registry's signing files, then the machine files: a later one of the
+        same path wins, as it always did."""
+        prepared, site = self.prepared, SiteFolder(self.site_dir)
+        artifacts = prepared.target.place(self._until_stopped(prepared.needed), prepared.cached,
+                                          self.site_dir)
+        for path, cached in self._until_stopped(_signing_files(prepared).items()):
+            place(cached, site.path(path))
+        machine = machine_files_but_redirects(prepared.catalog, prepared.layout)
+        for path, content in self._until_stopped(machine.items()):
+            site.path(path).write_bytes(content)
+        return _Early(artifacts, machine)
+
+    def _until_stopped(self, items: Iterable[T]) -> Iterator[T]:
+        for item in items:
+            if self._stop.is_set() or cancelled():
+                raise Interrupted()
+            yield item
+
     def finish(self) -> Compressed:
-        return write_site(self.prepared, self.site_dir, made=self.pages.finish())
+        """Wait for the work in flight, then write the rest: `_redirects`, the public key, and
+        compressed copies of every text file not copied yet."""
+        try:
+            early = self._early.result()
+            made = self.pages.finish()
+        except BaseException:
+            self.cancel()
+            raise
+        self._worker.shutdown()
+        prepared, site_dir, layout = self.prepared, self.site_dir, self.prepared.layout
+        site = SiteFolder(site_dir)
+        for path, content in early.machine.items():
+            if _content(site_dir / path) != content:  # another plugin wrote there after us
+                site.path(path).write_bytes(content)
+        copies = {f"{page}{encoding}" for page in made for encoding in ENCODINGS}
+        existing = frozenset(p.relative_to(site_dir).as_posix() for p in site_dir.rglob("*")
+                             if p.is_file()) - copies
+        write_files(site, {"_redirects": redirect_rules(
+            prepared.catalog, layout, legacy=prepared.legacy_links, taken=existing)})
+        if prepared.public_key is not None:
+            write_files(site, {PUBLIC_KEY_NAME: prepared.public_key.file_bytes()})
+        if not layout.site_url:
+            # MkDocs writes `<urlset/>` without a site URL: invalid against the sitemap schema,
+            # which wants at least one absolute <loc>. No sitemap is better than a broken one.
+            for name in ("sitemap.xml", "sitemap.xml.gz"):
+                (site_dir / name).unlink(missing_ok=True)
+        compressed = precompress(site_dir, skip=early.artifacts, cache=prepared.compressed_cache,
+                                 made=made)
+        world_readable(site_dir)
+        return compressed
 
     def cancel(self) -> None:
         """Stop and wait for the work in flight, so nothing writes into a folder being removed."""
+        self._stop.set()
+        self._worker.shutdown(wait=True, cancel_futures=True)
         self.pages.cancel()
 
 
-def write_site(prepared: PreparedSite, site_dir: Path, *,
-               made: dict[str, PageCopies] | None = None) -> Compressed:
-    """Artifacts (byte for byte from the cache), every machine-readable file, and `.gz`/`.br`
-    copies of all text in `site_dir` (so call it once the pages are written) but the pages'
-    copies `made` while MkDocs wrote them."""
-    catalog, layout = prepared.catalog, prepared.layout
-    artifacts = prepared.target.place(prepared.needed, prepared.cached, site_dir)
-    site = SiteFolder(site_dir)
-    for release in catalog.releases:  # the registry's list and signature, byte for byte
+@dataclass(frozen=True, slots=True)
+class _Early:
+    """What `SiteWriter` wrote while MkDocs rendered."""
+
+    artifacts: list[str]  # site paths
+    machine: dict[str, bytes]  # every machine file but `_redirects`
+
+
+def _signing_files(prepared: PreparedSite) -> dict[str, Path]:
+    """The registry's own SHA256SUMS and signature of each hosted release, to publish byte for
+    byte: site path → cache file."""
+    layout, found = prepared.layout, {}
+    for release in prepared.catalog.releases:
         from_registry = {layout.sums_path(release.version): release.sums,
                          layout.signature_path(release.version): release.signature}
         for path, signing_file in from_registry.items():
             if release.hosted and signing_file is not None:
-                place(prepared.cached[signing_file.sha256.lower()], site.path(path))
-    pages = frozenset(p.relative_to(site_dir).as_posix() for p in site_dir.rglob("*")
-                      if p.is_file())
-    write_files(site, machine_files(catalog, layout, legacy_links=prepared.legacy_links,
-                                    existing=pages))
-    if prepared.public_key is not None:
-        write_files(site, {PUBLIC_KEY_NAME: prepared.public_key.file_bytes()})
-    if not layout.site_url:
-        # MkDocs writes `<urlset/>` without a site URL: invalid against the sitemap schema,
-        # which wants at least one absolute <loc>. No sitemap is better than a broken one.
-        for name in ("sitemap.xml", "sitemap.xml.gz"):
-            (site_dir / name).unlink(missing_ok=True)
-    compressed = precompress(site_dir, skip=artifacts, cache=prepared.compressed_cache,
-                             made=made)
-    world_readable(site_dir)
-    return compressed
+                found[path] = prepared.cached[signing_file.sha256.lower()]
+    return found
+
+
+def _content(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def write_site(prepared: PreparedSite, site_dir: Path) -> Compressed:
+    """Artifacts (byte for byte from the cache), every machine-readable file, and `.gz`/`.br`
+    copies of all text in `site_dir`, at once (so call it once the pages are written)."""
+    return SiteWriter(prepared, site_dir).finish()

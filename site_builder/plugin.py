@@ -2,7 +2,8 @@
 
     on_config       resolve settings, read the source, verify every artifact into the cache,
                     and point MkDocs at a staging folder (nothing is written yet)
-    on_files        add the generated pages (landing, releases, one per version)
+    on_files        add the generated pages (landing, releases, one per version); start
+                    writing artifacts and machine files into the (now emptied) site folder
     on_page_content give each generated page its body
     on_post_page    hand each page's final HTML to the site writer (compressed copies)
     on_post_build   write artifacts and machine files, then swap the staging folder in

@@ -194,6 +194,15 @@ def machine_files(
     `existing`: site paths already written (pages, assets); with these files an old flat
     link that a file would shadow gets no rule.
     """
+    out = machine_files_but_redirects(catalog, layout)
+    out["_redirects"] = redirect_rules(catalog, layout, legacy=legacy_links,
+                                       taken=existing | out.keys())
+    return out
+
+
+def machine_files_but_redirects(catalog: Catalog, layout: SiteLayout) -> dict[str, bytes]:
+    """`machine_files` but `_redirects`, the one that depends on what else the site holds:
+    these can be written before the pages are."""
     out: dict[str, bytes] = {}
     for release in catalog.releases:
         if release.hosted:
@@ -214,6 +223,4 @@ def machine_files(
     out["feed.xml"] = atom_feed(catalog, layout)
     out.update(alias_files(catalog, layout))
     out["latest/index.html"] = latest_page(catalog, layout)
-    out["_redirects"] = redirect_rules(catalog, layout, legacy=legacy_links,
-                                       taken=existing | out.keys())
     return out

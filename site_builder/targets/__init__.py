@@ -11,7 +11,7 @@ pipeline asks a target three things, in order:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -40,7 +40,7 @@ class Target(Protocol):
         """Send planned artifacts from the verified cache (SHA256 → file) where they live."""
         ...
 
-    def place(self, items: Sequence[Item], cached: Mapping[str, Path], site_dir: Path) -> list[str]:
+    def place(self, items: Iterable[Item], cached: Mapping[str, Path], site_dir: Path) -> list[str]:
         """Put planned artifacts into the site folder; returns the site paths written."""
         ...
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from ..catalog import Catalog
@@ -28,7 +28,7 @@ class PagesFolder:
                 on_chunk: ProgressHook | None = None) -> None:
         pass  # the bytes travel with the site folder
 
-    def place(self, items: Sequence[Item], cached: Mapping[str, Path], site_dir: Path) -> list[str]:
+    def place(self, items: Iterable[Item], cached: Mapping[str, Path], site_dir: Path) -> list[str]:
         paths = []
         site = SiteFolder(site_dir)  # each version's folder resolved once, not every file's
         for release, artifact in items:

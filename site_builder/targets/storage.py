@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from ..catalog import Catalog
@@ -45,5 +45,5 @@ class StorageTarget:
             self.bucket.upload(self.bucket.uploads_for(items, self.layout), cached,
                                on_chunk=on_chunk)
 
-    def place(self, items: Sequence[Item], cached: Mapping[str, Path], site_dir: Path) -> list[str]:
+    def place(self, items: Iterable[Item], cached: Mapping[str, Path], site_dir: Path) -> list[str]:
         return []
