@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .boundary import SHA256_RE, quoted
 from .catalog import Artifact, Catalog, Release
-from .errors import IntegrityError, TransientError, UnsafePathError
+from .errors import IntegrityError, Interrupted, TransientError, UnsafePathError
 from .hashing import CHUNK, PART_PREFIX, file_sha256, write_verified
 from .leftovers import dead_leftovers
 from .settings import DEFAULT_API_CONCURRENCY
@@ -87,6 +88,7 @@ class Fetcher:
         self.workers = workers
         self.attempts = attempts
         self.on_chunk = on_chunk
+        self.stop: threading.Event | None = None  # set: no new download starts, running ones end
 
     def fetch(self, catalog: Catalog) -> dict[str, Path]:
         """Make sure every hosted artifact is in the cache; map each SHA256 to its path."""
@@ -115,8 +117,16 @@ class Fetcher:
 
     def _download(self, release: Release, artifact: Artifact) -> None:
         label = f"{release.package} {release.version} {artifact.name}"
-        hook = self.on_chunk
-        on_chunk = (lambda n: hook(artifact, n)) if hook else None
+        hook, stop = self.on_chunk, self.stop
+
+        def on_chunk(n: int) -> None:
+            if stop is not None and stop.is_set():
+                raise Interrupted()  # the build this was for has ended: drop the part file
+            if hook is not None:
+                hook(artifact, n)
+
+        if stop is not None and stop.is_set():
+            raise Interrupted()
         for attempt in range(1, self.attempts + 1):
             try:
                 with self.source.open(release.package, release.version, artifact) as chunks:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -43,16 +44,63 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class PreparedSite:
-    """A catalogue whose hosted artifacts all sit verified in the cache."""
+    """A catalogue whose hosted artifacts all sit verified in the cache, or soon will:
+    `artifacts()` waits for downloads still running in the background."""
 
     catalog: Catalog
     layout: SiteLayout
-    cached: dict[str, Path]  # SHA256 → cache file
+    cached: dict[str, Path]  # SHA256 → cache file (the signing files, at least)
     target: Target
     needed: tuple[Item, ...] = ()  # what the target still needs in the site folder
     compressed_cache: Path | None = None  # where `.gz`/`.br` copies are kept between builds
     legacy_links: bool = True
     public_key: PublicKey | None = None  # the key every release's signature was checked with
+    downloads: Downloads | None = None  # the artifacts `needed`, still being fetched
+
+    def artifacts(self) -> dict[str, Path]:
+        """Every cache file the site needs: waits for the downloads, raises what they raised."""
+        if self.downloads is None:
+            return self.cached
+        return {**self.cached, **self.downloads.result()}
+
+    def stop(self) -> None:
+        """Stop downloads still running (the build failed or was stopped) and wait for them."""
+        if self.downloads is not None:
+            self.downloads.cancel()
+
+
+class Downloads:
+    """`fetcher.fetch_pairs(items)` in a thread, while MkDocs renders the pages.
+
+    Rendering needs only the listing; the bytes are needed when the site folder is filled,
+    and a cold build of small files spends as long downloading as MkDocs does rendering.
+    """
+
+    def __init__(self, fetcher: Fetcher, items: Sequence[Item], *,
+                 progress: Callable[[], AbstractContextManager[ProgressHook | None]],
+                 stopwatch: Stopwatch | None = None) -> None:
+        self._stop = threading.Event()
+        fetcher.stop = self._stop
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="downloads")
+        self._done = self._pool.submit(self._fetch, fetcher, items, progress, stopwatch)
+
+    def _fetch(self, fetcher: Fetcher, items: Sequence[Item],
+               progress: Callable[[], AbstractContextManager[ProgressHook | None]],
+               stopwatch: Stopwatch | None) -> dict[str, Path]:
+        started = time.perf_counter()
+        with progress() as hook:
+            fetcher.on_chunk = hook
+            found = fetcher.fetch_pairs(items)
+        if stopwatch is not None:
+            stopwatch.background["fetch"] = time.perf_counter() - started
+        return found
+
+    def result(self) -> dict[str, Path]:
+        return self._done.result()
+
+    def cancel(self) -> None:
+        self._stop.set()
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def open_source(settings: Settings, *, guess: bool = False) -> Source:
@@ -79,9 +127,14 @@ def prepare(
     on_chunk: ProgressHook | None = None,
     stopwatch: Stopwatch | None = None,
     preview: bool = False,
+    background: bool = False,
 ) -> PreparedSite:
     """Read the source, check the catalogue, bring into the cache what the target lacks and
-    deliver it (a bucket gets its uploads here; a preview writes nowhere)."""
+    deliver it (a bucket gets its uploads here; a preview writes nowhere).
+
+    With `background`, artifacts that travel with the site folder (no storage) are fetched in
+    a thread: the caller keeps `source` open until `artifacts()` returned, or calls `stop()`.
+    """
     package = settings.require_package()
     if source is None:  # a source made here is closed here: GitLab's holds open connections
         made = source_for(settings)
@@ -130,13 +183,23 @@ def prepare(
                 public_key=settings.public_key, require=settings.require_signatures,
             )
             needed = target.plan(catalog)  # what the target lacks: all, on Pages
-            cached = {**signing_files, **fetcher.fetch_pairs(needed)}
+            downloads = None
+            if background and settings.storage is None:  # nothing to upload first
+                downloads = Downloads(
+                    Fetcher(source, ArtifactCache(settings.cache_dir),
+                            workers=settings.api_concurrency),
+                    needed, stopwatch=stopwatch,
+                    progress=download_progress if on_chunk is None
+                    else lambda: nullcontext(on_chunk))
+                cached = signing_files
+            else:
+                cached = {**signing_files, **fetcher.fetch_pairs(needed)}
         with download_progress(verb="uploading") if on_chunk is None else nullcontext() as up:
             target.deliver(needed, cached, on_chunk=up)
     return PreparedSite(catalog=catalog, layout=layout, cached=cached, target=target,
                         needed=tuple(needed), compressed_cache=settings.cache_dir / "compressed",
                         legacy_links=settings.legacy_links,
-                        public_key=settings.public_key)
+                        public_key=settings.public_key, downloads=downloads)
 
 
 def _phase(stopwatch: Stopwatch | None, name: str) -> AbstractContextManager[None]:
@@ -174,7 +237,8 @@ class SiteWriter:
         """Artifacts, the registry's signing files, then the machine files: a later one of the
         same path wins, as it always did."""
         prepared, site = self.prepared, SiteFolder(self.site_dir)
-        artifacts = prepared.target.place(self._until_stopped(prepared.needed), prepared.cached,
+        artifacts = prepared.target.place(self._until_stopped(prepared.needed),
+                                          prepared.artifacts(),
                                           self.site_dir)
         for path, cached in self._until_stopped(_signing_files(prepared).items()):
             place(cached, site.path(path))

@@ -137,7 +137,7 @@ class DownloadsPlugin(BasePlugin[DownloadsConfig]):
             with ci_log.Section("fetch", "Reading the registry, verifying artifacts"):
                 prepared = pipeline.prepare(settings, source=self.source,
                                             stopwatch=self.stopwatch,
-                                            preview=self.command == "serve")
+                                            preview=self.command == "serve", background=True)
         self.settings, self.prepared = settings, prepared
         catalog = prepared.catalog
         self.renderer = PageRenderer(
@@ -268,10 +268,13 @@ class DownloadsPlugin(BasePlugin[DownloadsConfig]):
             self.source = None
 
     def _stop_writing(self) -> None:
-        """Wait for the writing in flight: the staging folder may be removed next."""
+        """Wait for the writing and downloading in flight: the staging folder may be removed
+        next, and the source closed."""
         if self.writer is not None:
             self.writer.cancel()
             self.writer = None
+        if self.prepared is not None:
+            self.prepared.stop()
 
 
 def _guides(docs_dir: Path) -> dict[str, str]:
