@@ -4,8 +4,9 @@ A listing is hundreds of small API calls, and each costs about a millisecond of 
 parsing, JSON, checks). In the build's own process that work would queue for the GIL behind
 MkDocs' rendering and slow both; in a child it runs on another core. The child reads what
 to list as JSON on stdin, takes the token from the environment it inherits (never from its
-command line), and writes the encoded listing (snapshot.encode) on stdout; warnings and a
-failure go to stderr, one line each, secrets masked.
+command line), and writes on stdout how many seconds the listing took, a newline, and the
+encoded listing (snapshot.encode); warnings and a failure go to stderr, one line each,
+secrets masked.
 
     listing = ChildListing(request(settings))   # started now
     rows = listing.result()                     # later: GitLab's rows, or SourceError
@@ -19,6 +20,7 @@ import logging
 import subprocess
 import sys
 import tempfile
+import time
 from typing import IO, Any
 
 from ..bounds import Limits
@@ -40,6 +42,8 @@ def request(settings: Settings) -> dict[str, Any]:
 
 class ChildListing:
     """One listing running in a child process; `result()` waits for it."""
+
+    seconds: float | None = None  # how long the child's listing took, once it answered
 
     def __init__(self, what: dict[str, Any]) -> None:
         # Files, not pipes: a child never blocks on a parent busy rendering.
@@ -66,7 +70,12 @@ class ChildListing:
         for line in lines:
             log.warning("%s", line)
         self._out.seek(0)
-        rows = decode(self._out.read())
+        seconds, _, encoded = self._out.read().partition(b"\n")
+        rows = decode(encoded)
+        try:
+            self.seconds = float(seconds)
+        except ValueError:
+            rows = None
         if rows is None:
             raise SourceError("listing GitLab again gave an answer that cannot be read back")
         return rows
@@ -97,6 +106,7 @@ def main() -> int:
     source = GitLabSource.from_env(api_url=what["api_url"], project=what["project"],
                                    concurrency=what["concurrency"],
                                    limits=Limits(**what["limits"]))
+    started = time.perf_counter()
     try:
         with interruptible():
             rows = source.versions(what["package"])
@@ -110,7 +120,7 @@ def main() -> int:
         return 130
     finally:
         source.close()
-    sys.stdout.buffer.write(encode(rows))
+    sys.stdout.buffer.write(f"{time.perf_counter() - started:.3f}\n".encode() + encode(rows))
     return 0
 
 

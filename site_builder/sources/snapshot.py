@@ -53,6 +53,8 @@ class ListingChanged(SiteBuilderError):
 class Listing(Protocol):
     """A listing under way elsewhere: in a thread, or in a child process (relist.py)."""
 
+    seconds: float | None  # how long the listing took, once it is done
+
     def result(self) -> list[PackageVersion]: ...
 
     def close(self) -> None: ...
@@ -62,15 +64,20 @@ class ThreadListing:
     """`source.versions(package)` in a thread of this process."""
 
     def __init__(self, source: Source, package: str) -> None:
+        self.seconds: float | None = None
+        self._started = time.perf_counter()
         self._done: Future[list[PackageVersion]] = Future()
         threading.Thread(target=self._run, args=(source, package), name="listing",
                          daemon=True).start()
 
     def _run(self, source: Source, package: str) -> None:
         try:
-            self._done.set_result(source.versions(package))
+            rows = source.versions(package)
         except BaseException as e:  # handed to the build's thread by result()
             self._done.set_exception(e)
+        else:
+            self.seconds = time.perf_counter() - self._started
+            self._done.set_result(rows)
 
     def result(self) -> list[PackageVersion]:
         return self._done.result()
@@ -100,7 +107,6 @@ class Speculative:
         self._used = b""  # the listing the build was given, encoded
         self._fresh: bytes | None = None  # GitLab's listing, encoded, once read
         self._listing: Listing | None = None
-        self._started = 0.0
 
     def describe(self) -> str:
         return self.source.describe()
@@ -123,7 +129,6 @@ class Speculative:
             self._used = self._fresh = encode(rows)
             return rows
         self.guessed, self._used = True, encode(saved)
-        self._started = time.perf_counter()
         self._listing = self.relist(package)
         return saved
 
@@ -135,7 +140,7 @@ class Speculative:
         if self._fresh is None:
             assert self._listing is not None, "confirm() before versions()"
             self._fresh = encode(self._listing.result())
-            self.listed_in = time.perf_counter() - self._started  # (or less: it waited for us)
+            self.listed_in = self._listing.seconds
         if self._fresh != self._used:
             self._keep(self._fresh)  # the next attempt's guess
             raise ListingChanged("the registry changed since the last build")
