@@ -159,18 +159,19 @@ class CompressedCache:
 
 def precompress(
     site_dir: Path, *, skip: Iterable[str] = (), cache: Path | None = None,
-    made: Mapping[str, PageCopies] | None = None,
+    made: Mapping[str, Copies] | None = None,
 ) -> Compressed:
     """Write `X.gz` and `X.br` beside every text file `X` of `site_dir`, except `skip`.
 
     `skip` holds site paths (POSIX, relative) never to compress: the artifacts. An existing
     `X.gz` or `X.br` is left alone (MkDocs writes `sitemap.xml.gz` itself). With `cache`
     (a folder), copies of unchanged content are reused instead of compressed again. `made`
-    holds the copies a `PageCompressor` already wrote: they count as done if the file still
-    holds the bytes they were made from, and are made again if it does not.
+    holds the copies a `BackgroundCompressor` already wrote: they count as done if the file
+    still holds the bytes they were made from (at the same level), else they are made again.
     """
     skipped = set(skip)
     made = dict(made or {})
+    shared = loaded_by_every_page(site_dir)
     earlier: list[tuple[int, int, int]] = []  # what `made` did, where it still stands
     jobs: list[tuple[Path, list[str]]] = []  # a file and the encodings it lacks
     for folder, _dirs, names in os.walk(site_dir):
@@ -180,10 +181,10 @@ def precompress(
             if site_path in skipped or not is_text(site_path):
                 continue
             if (copies := made.pop(site_path, None)) is not None:
-                if copies.stands_for(path):
+                if copies.shared == (site_path in shared) and copies.stands_for(path):
                     earlier.extend(copies.done)
                     continue
-                copies.remove(path)  # a later plugin changed the page: compress it again
+                copies.remove(path)  # a later plugin changed the file: compress it again
             jobs.append((path, []))
             for encoding in ENCODINGS:
                 if site_path + encoding in skipped:
@@ -194,10 +195,9 @@ def precompress(
                     )
                 elif not Path(f"{path}{encoding}").exists():
                     jobs[-1][1].append(encoding)
-    for site_path, copies in made.items():  # pages a later plugin removed
+    for site_path, copies in made.items():  # files a later plugin removed
         copies.remove(site_dir / site_path)
     store = CompressedCache(cache) if cache is not None else None
-    shared = loaded_by_every_page(site_dir)
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
         results = pool.map(
             lambda job: _write(job[0], job[1], store,
@@ -215,68 +215,89 @@ def precompress(
 
 
 @dataclass(frozen=True, slots=True)
-class PageCopies:
-    """The copies a `PageCompressor` wrote of one page, and the bytes they were made from."""
+class Copies:
+    """The copies a `BackgroundCompressor` wrote of one file, and what they were made from."""
 
-    digest: bytes  # SHA256 of the page as it was handed over
-    done: tuple[tuple[int, int, int], ...]  # (original, written, reused) per copy written
+    digest: bytes  # SHA256 of the bytes compressed
+    done: tuple[tuple[int, int, int], ...] = ()  # (original, written, reused) per copy written
+    encodings: tuple[str, ...] = ENCODINGS  # the copies it may have written
+    shared: bool = False  # compressed as a file every page loads (`encode`)
 
     def stands_for(self, path: Path) -> bool:
-        """Whether the page at `path` still holds the bytes the copies were made from."""
+        """Whether the file at `path` still holds the bytes the copies were made from."""
         try:
             return hashlib.sha256(path.read_bytes()).digest() == self.digest
         except OSError:
             return False
 
     def remove(self, path: Path) -> None:
-        for encoding in ENCODINGS:
+        for encoding in self.encodings:
             Path(f"{path}{encoding}").unlink(missing_ok=True)
 
 
-class PageCompressor:
-    """Compressed copies of pages made in background threads while MkDocs renders the next.
+class BackgroundCompressor:
+    """Compressed copies made in threads while MkDocs renders, for `precompress` to take.
 
-    MkDocs hands each page's final HTML to `add` just before it writes the page; the copies
-    go beside it through the same cache as `precompress`, which later takes them as done
-    (`made=finish()`) once it has checked the page on disk is still what was compressed.
-    Pages are never "shared" files (those are the scripts and stylesheets), so their copies
-    are the bytes `precompress` would write.
+    MkDocs hands each page's final HTML to `add` just before it writes the page; files already
+    in the folder (assets, machine files) come through `add_file` once it is known which ones
+    every page loads. The copies go beside each file through the same cache as `precompress`,
+    which takes them as done (`made=finish()`) once it has checked that the file on disk is
+    still what was compressed, and at the level it would choose: its bytes, always.
 
-        pages = PageCompressor(site, cache=cache, avoid=artifact_paths)
-        pages.add("releases/index.html", html)   # as MkDocs writes it
-        precompress(site, skip=artifact_paths, cache=cache, made=pages.finish())
+        early = BackgroundCompressor(site, cache=cache, avoid=artifact_paths)
+        early.add("releases/index.html", html)   # as MkDocs writes it
+        early.add_file("assets/app.js", shared=True)
+        precompress(site, skip=artifact_paths, cache=cache, made=early.finish())
     """
 
     def __init__(self, site_dir: Path, *, cache: Path | None = None,
                  avoid: Iterable[str] = (), workers: int = 2) -> None:
         self.site_dir = Path(site_dir)
         self._store = CompressedCache(cache) if cache is not None else None
-        self._avoid = set(avoid)  # artifacts: `precompress` decides about pages beside them
+        self._avoid = set(avoid)  # artifacts: `precompress` decides about files beside them
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="compress")
-        self._jobs: dict[str, Future[PageCopies]] = {}
+        self._jobs: dict[str, Future[Copies]] = {}
         self._twice: set[str] = set()
 
     def add(self, site_path: str, html: str) -> None:
         """Compress the page MkDocs is about to write at `site_path` (encoded as MkDocs does)."""
-        if not is_text(site_path) or any(site_path + e in self._avoid for e in ("", *ENCODINGS)):
+        if self._avoided(site_path):
             return
         if site_path in self._jobs:  # two pages, one file: the last one written wins
             self._twice.add(site_path)
-        self._jobs[site_path] = self._pool.submit(self._compress, site_path, html)
+        self._jobs[site_path] = self._pool.submit(self._compress_page, site_path, html)
 
-    def _compress(self, site_path: str, html: str) -> PageCopies:
+    def add_file(self, site_path: str, *, shared: bool) -> None:
+        """Compress a file written already, but for the copies it has (`sitemap.xml.gz`)."""
+        if not self._avoided(site_path) and site_path not in self._jobs:
+            self._jobs[site_path] = self._pool.submit(self._compress_file, site_path, shared)
+
+    def _avoided(self, site_path: str) -> bool:
+        return not is_text(site_path) or any(site_path + e in self._avoid
+                                             for e in ("", *ENCODINGS))
+
+    def _compress_page(self, site_path: str, html: str) -> Copies:
         data = html.encode("utf-8", errors="xmlcharrefreplace")
         path = self.site_dir / site_path
         path.parent.mkdir(parents=True, exist_ok=True)
-        done = _copies(path, data, ENCODINGS, self._store, shared=False)
-        return PageCopies(hashlib.sha256(data).digest(), tuple(done))
+        return self._compress(path, data, ENCODINGS, shared=False)
 
-    def finish(self) -> dict[str, PageCopies]:
-        """Every page's copies, once written; raises what a copy failed with."""
+    def _compress_file(self, site_path: str, shared: bool) -> Copies:
+        path = self.site_dir / site_path
+        lacking = tuple(e for e in ENCODINGS if not Path(f"{path}{e}").exists())
+        return self._compress(path, path.read_bytes(), lacking, shared=shared)
+
+    def _compress(self, path: Path, data: bytes, encodings: tuple[str, ...], *,
+                  shared: bool) -> Copies:
+        done = _copies(path, data, encodings, self._store, shared=shared)
+        return Copies(hashlib.sha256(data).digest(), tuple(done), encodings, shared)
+
+    def finish(self) -> dict[str, Copies]:
+        """Every file's copies, once written; raises what a copy failed with."""
         self._pool.shutdown(wait=True)
         made = {site_path: job.result() for site_path, job in self._jobs.items()}
         for site_path in self._twice:  # which copy was written last is unknown: make it again
-            made[site_path] = PageCopies(b"", ())
+            made[site_path] = Copies(b"")
         return made
 
     def cancel(self) -> None:
@@ -312,6 +333,11 @@ def loaded_by_every_page(site_dir: Path) -> set[str]:
         home = (site_dir / "index.html").read_text("utf-8", "replace")
     except OSError:
         return set()
+    return loaded_by(home)
+
+
+def loaded_by(home: str) -> set[str]:
+    """`loaded_by_every_page` of the home page's HTML."""
     parser = _Loads()
     parser.feed(home)
     found = set()

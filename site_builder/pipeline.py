@@ -9,6 +9,7 @@ of the writing while MkDocs renders.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -21,7 +22,7 @@ from typing import TypeVar
 from .bounds import cancelled
 from .budget import check_budget
 from .catalog import Catalog, build_catalog
-from .compress import ENCODINGS, Compressed, PageCompressor, precompress
+from .compress import BackgroundCompressor, Compressed, is_text, loaded_by, precompress
 from .errors import Interrupted
 from .fetch import ArtifactCache, Fetcher, ProgressHook, place
 from .layout import SiteLayout
@@ -216,8 +217,10 @@ class SiteWriter:
 
     MkDocs renders on one core, and creating a file here costs more than rendering a page
     does. So while it renders, one thread places the artifacts and writes the machine files
-    (all but `_redirects`, which depends on every other file of the site) and two make the
-    pages' compressed copies as the pages come. `finish` raises what they failed with, puts
+    (all but `_redirects`, which depends on every other file of the site), and two make the
+    compressed copies: of the pages as they come, and, once the home page has said which
+    files every page loads (those get the best ratio), of the files already written (MkDocs
+    copies the theme's before the first page). `finish` raises what they failed with, puts
     back any machine file a later plugin wrote over (ours win, as when all came after MkDocs),
     then writes what depends on the whole site.
     """
@@ -225,13 +228,19 @@ class SiteWriter:
     def __init__(self, prepared: PreparedSite, site_dir: Path) -> None:
         self.prepared, self.site_dir = prepared, site_dir
         artifacts = {prepared.layout.artifact_path(r.version, a.name) for r, a in prepared.needed}
-        self.pages = PageCompressor(site_dir, cache=prepared.compressed_cache, avoid=artifacts)
+        self.copies = BackgroundCompressor(site_dir, cache=prepared.compressed_cache,
+                                           avoid=artifacts)
         self._stop = threading.Event()
+        self._home = threading.Event()  # the home page is written, or it never will be
+        self._loaded: set[str] | None = None  # what the home page loads
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="site-writer")
         self._early = self._worker.submit(self._write_early)
 
     def page_written(self, site_path: str, html: str) -> None:
-        self.pages.add(site_path, html)
+        self.copies.add(site_path, html)
+        if site_path == "index.html" and not self._home.is_set():
+            self._loaded = loaded_by(html)
+            self._home.set()
 
     def _write_early(self) -> _Early:
         """Artifacts, the registry's signing files, then the machine files: a later one of the
@@ -245,7 +254,20 @@ class SiteWriter:
         machine = machine_files_but_redirects(prepared.catalog, prepared.layout)
         for path, content in self._until_stopped(machine.items()):
             site.path(path).write_bytes(content)
+        self._compress_written()
         return _Early(artifacts, machine)
+
+    def _compress_written(self) -> None:
+        """Once the home page is written, hand every text file in the folder to the copies."""
+        while not self._home.wait(0.05):
+            next(self._until_stopped([None]))
+        if self._loaded is None:
+            return  # no home page before the end: `precompress` does it all
+        for folder, _dirs, names in os.walk(self.site_dir):
+            for site_path in self._until_stopped(Path(folder, name).relative_to(self.site_dir)
+                                                 .as_posix() for name in names):
+                if is_text(site_path):  # (a page being written is there already, and skipped)
+                    self.copies.add_file(site_path, shared=site_path in self._loaded)
 
     def _until_stopped(self, items: Iterable[T]) -> Iterator[T]:
         for item in items:
@@ -256,9 +278,10 @@ class SiteWriter:
     def finish(self) -> Compressed:
         """Wait for the work in flight, then write the rest: `_redirects`, the public key, and
         compressed copies of every text file not copied yet."""
+        self._home.set()  # (a site without a home page: the early copies need not wait for it)
         try:
             early = self._early.result()
-            made = self.pages.finish()
+            made = self.copies.finish()
         except BaseException:
             self.cancel()
             raise
@@ -268,9 +291,10 @@ class SiteWriter:
         for path, content in early.machine.items():
             if _content(site_dir / path) != content:  # another plugin wrote there after us
                 site.path(path).write_bytes(content)
-        copies = {f"{page}{encoding}" for page in made for encoding in ENCODINGS}
+        ours = {f"{path}{encoding}" for path, copies in made.items()
+                for encoding in copies.encodings}  # (not there when the rules were first made)
         existing = frozenset(p.relative_to(site_dir).as_posix() for p in site_dir.rglob("*")
-                             if p.is_file()) - copies
+                             if p.is_file()) - ours
         write_files(site, {"_redirects": redirect_rules(
             prepared.catalog, layout, legacy=prepared.legacy_links, taken=existing)})
         if prepared.public_key is not None:
@@ -289,7 +313,7 @@ class SiteWriter:
         """Stop and wait for the work in flight, so nothing writes into a folder being removed."""
         self._stop.set()
         self._worker.shutdown(wait=True, cancel_futures=True)
-        self.pages.cancel()
+        self.copies.cancel()
 
 
 @dataclass(frozen=True, slots=True)

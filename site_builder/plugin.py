@@ -6,7 +6,7 @@
                     writing artifacts and machine files into the (now emptied) site folder
     on_page_content give each generated page its body
     on_post_page    hand each page's final HTML to the site writer (compressed copies)
-    on_post_build   write artifacts and machine files, then swap the staging folder in
+    on_post_build   finish the site (_redirects, what is left to compress), then swap it in
     on_build_error  throw the staging folder away: the old output stays as it was
 """
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import brotli
 
-from site_builder.compress import CompressedCache, PageCompressor, precompress
+from site_builder.compress import BackgroundCompressor, CompressedCache, precompress
 
 PAGE = ("<p>" + "download the latest version " * 100 + "</p>").encode()
 
@@ -94,7 +94,7 @@ def test_pages_compressed_early_count_once_and_match_precompress(tmp_path: Path)
     """Copies made as pages are written are the bytes `precompress` makes, counted once."""
     cache, html = tmp_path / "cache", PAGE.decode() + "<p>caf\u00e9 \udc80</p>"
     data = html.encode("utf-8", errors="xmlcharrefreplace")  # as MkDocs writes a page
-    early = PageCompressor(site(tmp_path / "a", {"index.html": data}), cache=cache)
+    early = BackgroundCompressor(site(tmp_path / "a", {"index.html": data}), cache=cache)
     early.add("index.html", html)
     done = precompress(tmp_path / "a", cache=cache, made=early.finish())
     plain = precompress(site(tmp_path / "b", {"index.html": data}))
@@ -107,7 +107,7 @@ def test_pages_compressed_early_count_once_and_match_precompress(tmp_path: Path)
 def test_a_page_changed_after_it_was_handed_over_is_compressed_again(tmp_path: Path) -> None:
     """A plugin that rewrites a page later: the copies decode to the final page, none stale."""
     root = site(tmp_path / "a", {"keep.html": PAGE, "gone.html": PAGE, "twice.html": PAGE})
-    early = PageCompressor(root, cache=tmp_path / "cache")
+    early = BackgroundCompressor(root, cache=tmp_path / "cache")
     for name in ("keep.html", "gone.html", "twice.html"):
         early.add(name, PAGE.decode())
     early.add("twice.html", PAGE.decode() + "<p>second</p>")  # two pages, one file
@@ -135,3 +135,24 @@ def test_only_what_every_page_loads_gets_the_slow_best_ratio(tmp_path: Path) -> 
             b'<script src="assets/app.js"></script><script>inline()</script></head></html>')
     root = site(tmp_path, {"index.html": home})
     assert loaded_by_every_page(root) == {"assets/main.css", "assets/logo.svg", "assets/app.js"}
+
+
+def test_files_compressed_early_match_precompress_at_the_level_it_chooses(tmp_path: Path) -> None:
+    """Assets handed over before the home page was final still get the level it asks for;
+    a copy MkDocs wrote itself (sitemap.xml.gz) is left alone."""
+    home = b'<html><head><script src="app.js"></script></head>' + PAGE + b"</html>"
+    files = {"index.html": home, "app.js": b"function download() { return 1; }\n" * 80,
+             "style.css": b"body { color: black; }\n" * 60, "sitemap.xml": PAGE,
+             "sitemap.xml.gz": b"mkdocs wrote this"}
+    early = BackgroundCompressor(site(tmp_path / "a", files), cache=tmp_path / "cache")
+    early.add_file("app.js", shared=False)  # as if the home page had not named it yet
+    early.add_file("style.css", shared=False)
+    early.add_file("sitemap.xml", shared=False)
+    done = precompress(tmp_path / "a", cache=tmp_path / "cache", made=early.finish())
+    plain = precompress(site(tmp_path / "b", files))
+    assert done.files == plain.files == 7
+    for name in ("index.html", "app.js", "style.css", "sitemap.xml"):
+        for enc in (".gz", ".br"):
+            assert (tmp_path / "a" / f"{name}{enc}").read_bytes() == \
+                (tmp_path / "b" / f"{name}{enc}").read_bytes(), name + enc
+    assert (tmp_path / "a/sitemap.xml.gz").read_bytes() == b"mkdocs wrote this"
