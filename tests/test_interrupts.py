@@ -191,3 +191,53 @@ def test_an_interrupt_ends_a_wait_for_the_servers_pause() -> None:
         timer.join()
         bounds.reset_cancel()
     assert time.monotonic() - started < 0.2 + SLACK
+
+
+def relisting_children() -> list[str]:
+    """Live `relist` children started with this module's token (not another suite's)."""
+    found = subprocess.run(["pgrep", "-f", "site_builder.sources.relist"], capture_output=True,
+                           text=True).stdout.split()
+    ours = []
+    for pid in found:
+        try:
+            if TOKEN.encode() in Path(f"/proc/{pid}/environ").read_bytes():
+                ours.append(pid)
+        except OSError:  # ended meanwhile
+            continue
+    return ours
+
+
+@pytest.mark.slow
+def test_a_signal_while_gitlab_is_listed_again_in_the_background_stops_both(
+    project: Path, tmp_path: Path
+) -> None:
+    """A warm build renders from the saved listing while a child lists GitLab again; GitLab is
+    slow to answer and the job is cancelled: both processes end, the old site stays."""
+    cache = tmp_path / "cache"
+    with HostileRegistry() as evil:
+        evil.add_token(TOKEN, role="developer")
+        evil.add_package("VoiceInput", "v1.0.0", {"VoiceInput-v1.0.0.zip": b"one"})
+        first = start_build(evil, project, cache)
+        _out, err = first.communicate(timeout=120)
+        assert first.returncode == 0, err
+        before = (project / "public" / "index.json").read_bytes()
+        evil.drip("GET", r"/package_files", every=0.2)  # the listing starts, then drips
+        build = start_build(evil, project, cache)
+        try:
+            deadline = time.monotonic() + 60
+            while not (evil.hits["drip"] >= 1 and relisting_children()):
+                assert build.poll() is None, build.communicate()
+                assert time.monotonic() < deadline, "the listing never started"
+                time.sleep(0.05)
+            signalled = time.monotonic()
+            build.send_signal(signal.SIGTERM)  # to the build only, as `kill` or CI would
+            _out, err = build.communicate(timeout=30)
+            elapsed = time.monotonic() - signalled
+        finally:
+            build.kill()
+    assert build.returncode == 128 + signal.SIGTERM, err
+    assert elapsed < 2.0 + SLACK
+    assert "Traceback" not in err and TOKEN not in err
+    assert relisting_children() == []
+    assert (project / "public" / "index.json").read_bytes() == before
+    assert sorted(p.name for p in project.iterdir() if p.name.startswith(".public")) == []
