@@ -312,6 +312,7 @@ class SiteWriter:
     def cancel(self) -> None:
         """Stop and wait for the work in flight, so nothing writes into a folder being removed."""
         self._stop.set()
+        self.prepared.stop()  # the writer's thread may be waiting for the downloads
         self._worker.shutdown(wait=True, cancel_futures=True)
         self.copies.cancel()
 

@@ -73,3 +73,31 @@ def test_a_cold_build_downloads_in_the_background(
     for version in ("v1.0.0", "v1.1.0"):
         site_file = project / "public" / "download" / version / f"App-{version}.zip"
         assert site_file.read_bytes() == version.encode() * 100
+
+
+def test_a_failed_build_stops_the_writer_waiting_for_a_stalled_download(tmp_path: Path) -> None:
+    """The site writer waits for the downloads to place them; cancelling it ends both."""
+    from site_builder.catalog import Catalog
+    from site_builder.layout import SiteLayout
+    from site_builder.pipeline import PreparedSite, SiteWriter
+    from site_builder.targets.pages import PagesFolder
+
+    source = EndlessSource()
+    big = Artifact("big.zip", 10**12, hashlib.sha256(b"big").hexdigest())
+    release = Release("App", "v1.0.0", released_at=None, files=(big,))  # type: ignore[arg-type]
+    layout = SiteLayout()
+    prepared = PreparedSite(
+        catalog=Catalog("App", (release,)), layout=layout, cached={},
+        target=PagesFolder(layout), needed=((release, big),),
+        downloads=Downloads(Fetcher(source, ArtifactCache(tmp_path / "cache")),
+                            [(release, big)], progress=lambda: nullcontext(None)))
+    (tmp_path / "site").mkdir()
+    writer = SiteWriter(prepared, tmp_path / "site")
+    assert source.started.wait(10)
+    cancelling = threading.Thread(target=writer.cancel)  # what on_build_error does
+    cancelling.start()
+    cancelling.join(10)
+    stopped = not cancelling.is_alive()
+    source.ended.set()
+    assert stopped, "cancel() waited for a download that never ends"
+    assert list((tmp_path / "site").rglob("*")) == []
