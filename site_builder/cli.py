@@ -160,18 +160,19 @@ def _mkdocs_config(args: argparse.Namespace, **overrides: Any) -> Any:
 
 
 # A build starts from the last build's listing while GitLab is listed again; if GitLab's
-# differs, it builds again from the new one. The last attempt never guesses.
-BUILD_ATTEMPTS = 3
+# differs, it builds again from the listing GitLab just gave, without asking again.
+BUILD_ATTEMPTS = 2
 
 
 def run_build(args: argparse.Namespace) -> int:
     from mkdocs.commands.build import build
 
     output = args.output or _configured_site_dir(args.config) or "public"
+    known = None  # GitLab's listing as the attempt that guessed wrong read it
     for attempt in range(1, BUILD_ATTEMPTS + 1):
         config = _mkdocs_config(args, site_dir=str(Path(output).absolute()))
         plugin = config.plugins["downloads"]
-        plugin.speculate = attempt < BUILD_ATTEMPTS
+        plugin.speculate, plugin.known_listing = attempt < BUILD_ATTEMPTS, known
         config.plugins.on_startup(command="build", dirty=False)
         try:
             build(config)
@@ -180,6 +181,7 @@ def run_build(args: argparse.Namespace) -> int:
                 raise
             log.info("the registry changed since the last build: building again from "
                      "GitLab's new listing")
+            known = plugin.fresh_listing
             _forget_held_errors()
             continue
         finally:

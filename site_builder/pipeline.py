@@ -104,10 +104,11 @@ class Downloads:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def open_source(settings: Settings, *, guess: bool = False) -> Source:
+def open_source(settings: Settings, *, guess: bool = False, known: bytes | None = None) -> Source:
     """The registry to build from. GitLab's listing is kept in the cache after each build;
     with `guess`, `versions()` answers from the kept one while GitLab is listed again, and
-    the caller must `confirm()` before it publishes (sources/snapshot.py).
+    the caller must `confirm()` before it publishes (sources/snapshot.py). `known`: GitLab's
+    listing as an attempt that guessed wrong read it, used instead of asking again.
 
     No guessing with storage: `prepare` uploads to the bucket, which must never happen for a
     listing GitLab has not confirmed.
@@ -118,7 +119,8 @@ def open_source(settings: Settings, *, guess: bool = False) -> Source:
     api_url, project = settings.require_gitlab()
     path = snapshot_path(settings.cache_dir, api_url, project, settings.require_package())
     return Speculative(source, path, guess=guess and settings.storage is None,
-                       relist=lambda _package: ChildListing(relist_request(settings)))
+                       relist=lambda _package: ChildListing(relist_request(settings)),
+                       known=known)
 
 
 def prepare(

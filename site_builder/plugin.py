@@ -92,6 +92,10 @@ class DownloadsPlugin(BasePlugin[DownloadsConfig]):
         # the last build's listing while GitLab is listed again (sources/snapshot.py).
         self.speculate = False
         self.listing_changed = False  # this build started from a listing GitLab no longer gives
+        # GitLab's listing as this build read it (for the next attempt when it changed), and
+        # the one an earlier attempt read (set by `site-builder build`: used, not asked again)
+        self.fresh_listing: bytes | None = None
+        self.known_listing: bytes | None = None
         self.source: Source | None = None
         self.command = "build"
         self.settings: Settings | None = None
@@ -109,7 +113,7 @@ class DownloadsPlugin(BasePlugin[DownloadsConfig]):
         # MkDocs reuses this instance for every build in the process: forget this one's flags.
         self.flags = {}
         self._stop_writing()
-        self.speculate = False
+        self.speculate, self.known_listing = False, None
         if self.staged is not None:  # an interrupt skips on_build_error: no staging left behind
             self.staged.discard()
             self.staged = None
@@ -119,7 +123,7 @@ class DownloadsPlugin(BasePlugin[DownloadsConfig]):
         if not self.config.enabled:
             return None
         self.stopwatch, self.rendered = Stopwatch(), 0
-        self.listing_changed = False
+        self.listing_changed, self.fresh_listing = False, None
         with as_plugin_error():
             if self.command == "build":  # before any request: the swap replaces the folder
                 check_target(Path(config.site_dir))
@@ -133,7 +137,8 @@ class DownloadsPlugin(BasePlugin[DownloadsConfig]):
                 config.site_url = settings.site_url
             self._close_source()  # (one left by an earlier build of this process)
             self.source = pipeline.open_source(
-                settings, guess=self.speculate and self.command == "build")
+                settings, guess=self.speculate and self.command == "build",
+                known=self.known_listing)
             with ci_log.Section("fetch", "Reading the registry, verifying artifacts"):
                 prepared = pipeline.prepare(settings, source=self.source,
                                             stopwatch=self.stopwatch,
@@ -202,6 +207,7 @@ class DownloadsPlugin(BasePlugin[DownloadsConfig]):
     def on_page_content(
         self, html: str, *, page: Page, config: MkDocsConfig, files: Files
     ) -> str | None:
+        self._check_listing()
         if self.renderer and self.renderer.is_generated(page.file.src_uri):
             self.rendered += 1
             with self.stopwatch.phase("render"):
@@ -210,6 +216,7 @@ class DownloadsPlugin(BasePlugin[DownloadsConfig]):
 
     @event_priority(-100)  # last: the copies are of what every other plugin made of the page
     def on_post_page(self, output: str, *, page: Page, config: MkDocsConfig) -> str | None:
+        self._check_listing()
         if self.writer is not None and output.strip():  # MkDocs writes no empty page
             self.writer.page_written(page.file.dest_uri, output)
         return None
@@ -248,7 +255,18 @@ class DownloadsPlugin(BasePlugin[DownloadsConfig]):
             # Failed while building from the last build's listing (a file since removed, say):
             # if GitLab's listing differs, building again from it is the answer, not this error.
             self.listing_changed = self.source.changed()
+            self.fresh_listing = self.source.fresh
         self._close_source()
+
+    def _check_listing(self) -> None:
+        """Page by page: once GitLab's listing is in, a wrong guess stops the build at once."""
+        if isinstance(self.source, Speculative):
+            with as_plugin_error():
+                try:
+                    self.source.check_early()
+                except ListingChanged:
+                    self.listing_changed, self.fresh_listing = True, self.source.fresh
+                    raise
 
     def _confirm_listing(self) -> None:
         """Before anything is published: GitLab's listing must be the one the pages show."""
@@ -257,7 +275,7 @@ class DownloadsPlugin(BasePlugin[DownloadsConfig]):
         try:
             self.source.confirm()
         except ListingChanged:
-            self.listing_changed = True
+            self.listing_changed, self.fresh_listing = True, self.source.fresh
             raise
         if self.source.guessed and self.source.listed_in is not None:
             self.stopwatch.background["registry"] = self.source.listed_in

@@ -205,7 +205,7 @@ def gitlab_build(run_cli: Callable[..., CliResult], project: Path, tmp_path: Pat
 
 
 def listing_calls(gitlab: FakeGitLab) -> int:
-    return sum(1 for r in gitlab.requests if r.path.endswith("/package_files"))
+    return sum(1 for r in gitlab.requests if "/package_files" in r.path)
 
 
 def published(project: Path) -> dict[str, str]:
@@ -227,6 +227,7 @@ def test_a_warm_build_lists_once_in_the_background(
     assert gitlab_build().code == 0
     first = published(project)
     calls = listing_calls(gitlab)
+    assert calls == 2  # one file list per version
     again = gitlab_build()
     assert again.code == 0, again.err
     assert "in the background" in again.err and "building again" not in again.err
@@ -239,10 +240,13 @@ def test_a_warm_build_lists_once_in_the_background(
 def test_a_new_version_since_the_last_build_is_published(
         gitlab_build: Callable[[], CliResult], gitlab: FakeGitLab, project: Path) -> None:
     assert gitlab_build().code == 0
+    first = listing_calls(gitlab)
     gitlab.add_package("VoiceInput", "v1.2.0", {"VoiceInput-v1.2.0.zip": b"new"})
     result = gitlab_build()
     assert result.code == 0, result.err
     assert "the registry changed since the last build" in result.err
+    # the second attempt builds from the listing the first one read: GitLab is asked once
+    assert listing_calls(gitlab) == first + (first + 1)
     assert "v1.2.0/VoiceInput-v1.2.0.zip" in published(project)
     assert (project / "public" / "releases" / "v1.2.0" / "index.html").is_file()
     assert json.loads((project / "public" / "latest.json").read_text())["version"] == "v1.2.0"

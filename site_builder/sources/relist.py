@@ -56,6 +56,9 @@ class ChildListing:
         with self.process.stdin as stdin:
             stdin.write(json.dumps(what).encode())
 
+    def done(self) -> bool:
+        return self.process.poll() is not None
+
     def result(self) -> list[PackageVersion]:
         """GitLab's listing (its warnings logged here), or the child's failure as SourceError.
 

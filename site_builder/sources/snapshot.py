@@ -55,6 +55,8 @@ class Listing(Protocol):
 
     seconds: float | None  # how long the listing took, once it is done
 
+    def done(self) -> bool: ...
+
     def result(self) -> list[PackageVersion]: ...
 
     def close(self) -> None: ...
@@ -79,6 +81,9 @@ class ThreadListing:
             self.seconds = time.perf_counter() - self._started
             self._done.set_result(rows)
 
+    def done(self) -> bool:
+        return self._done.done()
+
     def result(self) -> list[PackageVersion]:
         return self._done.result()
 
@@ -96,10 +101,13 @@ class Speculative:
     """A `Source` that answers from the last build's listing while it lists again."""
 
     def __init__(self, source: Source, path: Path, *, guess: bool = True,
-                 relist: Callable[[str], Listing] | None = None) -> None:
+                 relist: Callable[[str], Listing] | None = None,
+                 known: bytes | None = None) -> None:
         self.source = source
         self.path = path
         self.guess = guess  # False: list first, as any source does (the snapshot is still saved)
+        # GitLab's own listing, read moments ago by an attempt that guessed wrong: used as is
+        self.known = known
         # how to list again while the build goes on: in a thread unless told otherwise
         self.relist = relist or (lambda package: ThreadListing(source, package))
         self.guessed = False  # whether `versions()` answered from the saved listing
@@ -120,7 +128,16 @@ class Speculative:
             self._listing.close()
         getattr(self.source, "close", lambda: None)()
 
+    @property
+    def fresh(self) -> bytes | None:
+        """GitLab's listing, encoded, once it has been read."""
+        return self._fresh
+
     def versions(self, package: str) -> list[PackageVersion]:
+        known = decode(self.known) if self.known is not None else None
+        if known is not None:
+            self._used = self._fresh = encode(known)
+            return known
         saved = load(self.path) if self.guess else None
         if saved is None:
             started = time.perf_counter()
@@ -144,6 +161,13 @@ class Speculative:
         if self._fresh != self._used:
             self._keep(self._fresh)  # the next attempt's guess
             raise ListingChanged("the registry changed since the last build")
+
+    def check_early(self) -> None:
+        """If GitLab's listing has arrived, `confirm()` now, without waiting: a build from an
+        outdated guess stops as soon as that is known, not once it is finished."""
+        if self.guessed and self._fresh is None and self._listing is not None \
+                and self._listing.done():
+            self.confirm()
 
     def changed(self) -> bool:
         """After a failed build: did it fail because the saved listing was out of date?"""
