@@ -177,11 +177,11 @@ def run_build(args: argparse.Namespace) -> int:
         try:
             build(config)
         except Exception:
-            if not plugin.listing_changed or attempt == BUILD_ATTEMPTS:
+            known = plugin.retry_listing
+            if known is None or attempt == BUILD_ATTEMPTS:
                 raise
             log.info("the registry changed since the last build: building again from "
                      "GitLab's new listing")
-            known = plugin.fresh_listing
             _forget_held_errors()
             continue
         finally:

@@ -44,7 +44,7 @@ from .render.pages import (
 from .settings import DEFAULT_API_CONCURRENCY, DEFAULT_MAX_SITE_SIZE, Settings, resolve
 from .signing import PUBLIC_KEY_NAME
 from .sources import Source
-from .sources.snapshot import ListingChanged, Speculative
+from .sources.snapshot import Speculative
 from .timing import Stopwatch
 
 log = logging.getLogger("mkdocs.plugins.downloads")
@@ -91,10 +91,10 @@ class DownloadsPlugin(BasePlugin[DownloadsConfig]):
         # Set by `site-builder build`, which builds again when the guess was wrong: start from
         # the last build's listing while GitLab is listed again (sources/snapshot.py).
         self.speculate = False
-        self.listing_changed = False  # this build started from a listing GitLab no longer gives
-        # GitLab's listing as this build read it (for the next attempt when it changed), and
-        # the one an earlier attempt read (set by `site-builder build`: used, not asked again)
-        self.fresh_listing: bytes | None = None
+        # GitLab's listing, when this build started from an outdated copy of it (the next
+        # attempt's), and the one an earlier attempt read (set by `site-builder build`: used
+        # as is, GitLab is not asked again)
+        self.retry_listing: bytes | None = None
         self.known_listing: bytes | None = None
         self.source: Source | None = None
         self.command = "build"
@@ -123,7 +123,7 @@ class DownloadsPlugin(BasePlugin[DownloadsConfig]):
         if not self.config.enabled:
             return None
         self.stopwatch, self.rendered = Stopwatch(), 0
-        self.listing_changed, self.fresh_listing = False, None
+        self.retry_listing = None
         with as_plugin_error():
             if self.command == "build":  # before any request: the swap replaces the folder
                 check_target(Path(config.site_dir))
@@ -227,7 +227,10 @@ class DownloadsPlugin(BasePlugin[DownloadsConfig]):
         if self.prepared is None:
             return
         with ci_log.Section("write", "Writing artifacts and machine files"), as_plugin_error():
-            self._confirm_listing()
+            if isinstance(self.source, Speculative):  # nothing is published unconfirmed
+                self.source.confirm()
+                if self.source.guessed and self.source.listed_in is not None:
+                    self.stopwatch.background["registry"] = self.source.listed_in
             site_dir = Path(config.site_dir)
             with self.stopwatch.phase("write"):
                 writer, self.writer = self.writer, None
@@ -251,34 +254,17 @@ class DownloadsPlugin(BasePlugin[DownloadsConfig]):
         if self.staged is not None:
             self.staged.discard()
             self.staged = None
-        if isinstance(self.source, Speculative) and not self.listing_changed:
-            # Failed while building from the last build's listing (a file since removed, say):
-            # if GitLab's listing differs, building again from it is the answer, not this error.
-            self.listing_changed = self.source.changed()
-            self.fresh_listing = self.source.fresh
+        if isinstance(self.source, Speculative) and self.source.outdated():
+            # Built from an outdated copy of the listing: found out (ListingChanged), or the
+            # likely cause of this failure (a file since deleted): build again from GitLab's.
+            self.retry_listing = self.source.fresh
         self._close_source()
 
     def _check_listing(self) -> None:
         """Page by page: once GitLab's listing is in, a wrong guess stops the build at once."""
         if isinstance(self.source, Speculative):
             with as_plugin_error():
-                try:
-                    self.source.check_early()
-                except ListingChanged:
-                    self.listing_changed, self.fresh_listing = True, self.source.fresh
-                    raise
-
-    def _confirm_listing(self) -> None:
-        """Before anything is published: GitLab's listing must be the one the pages show."""
-        if not isinstance(self.source, Speculative):
-            return
-        try:
-            self.source.confirm()
-        except ListingChanged:
-            self.listing_changed, self.fresh_listing = True, self.source.fresh
-            raise
-        if self.source.guessed and self.source.listed_in is not None:
-            self.stopwatch.background["registry"] = self.source.listed_in
+                self.source.check_early()
 
     def _close_source(self) -> None:
         if self.source is not None:

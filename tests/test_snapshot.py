@@ -158,7 +158,7 @@ def test_a_changed_registry_is_caught_and_becomes_the_next_guess(saved: Path) ->
 def test_any_difference_counts(saved: Path, change: Callable[[], list[PackageVersion]]) -> None:
     speculative = Speculative(Registry(change()), saved)
     speculative.versions("VoiceInput")
-    assert speculative.changed()
+    assert speculative.outdated()
 
 
 def test_a_failed_relisting_is_the_error_not_a_change(saved: Path) -> None:
@@ -166,7 +166,7 @@ def test_a_failed_relisting_is_the_error_not_a_change(saved: Path) -> None:
     source.failure = SourceError("GitLab answered 401: the token was revoked")
     speculative = Speculative(source, saved)
     speculative.versions("VoiceInput")
-    assert not speculative.changed()
+    assert not speculative.outdated()
     with pytest.raises(SourceError, match="revoked"):
         speculative.confirm()
 

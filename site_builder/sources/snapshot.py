@@ -169,8 +169,8 @@ class Speculative:
                 and self._listing.done():
             self.confirm()
 
-    def changed(self) -> bool:
-        """After a failed build: did it fail because the saved listing was out of date?"""
+    def outdated(self) -> bool:
+        """After a failed build: was the copy it started from out of date? (Waits for GitLab.)"""
         if not self.guessed:
             return False
         try:
