@@ -39,12 +39,25 @@ def url_path(path: str) -> str:
 
 def relative_href(from_dir: str, to_path: str) -> str:
     """An href from a page whose folder is `from_dir` (site-relative) to `to_path`."""
-    target = posixpath.relpath(to_path or ".", from_dir or ".")
+    target = site_relpath(to_path or ".", from_dir or ".")
     if to_path.endswith("/") and not target.endswith("/"):
         target += "/"
     if target == "./":
         target = "./"
     return url_path(target)
+
+
+def site_relpath(path: str, start: str) -> str:
+    """`posixpath.relpath` for two site-relative paths, in strings only: the working folder
+    plays no part (relpath asks the system for it on every call, thousands per build)."""
+    to = [p for p in posixpath.normpath(path).split("/") if p not in ("", ".")]
+    base = [p for p in posixpath.normpath(start).split("/") if p not in ("", ".")]
+    if ".." in to or ".." in base:  # leaves the site: let the library say what that means
+        return posixpath.relpath(path, start)
+    shared = 0
+    while shared < min(len(to), len(base)) and to[shared] == base[shared]:
+        shared += 1
+    return "/".join([".."] * (len(base) - shared) + to[shared:]) or "."
 
 
 def check_download_path(pattern: str) -> None:

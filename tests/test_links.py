@@ -294,3 +294,22 @@ def test_a_build_without_a_site_url_warns_once(registry, build) -> None:  # type
     warnings = [line for line in result.err.splitlines() if "no site URL" in line]
     assert len(warnings) == 1 and "--site-url" in warnings[0]
     assert "no site URL" not in build("--site-url", SITE_URL).err
+
+
+def test_site_relpath_agrees_with_posixpath_without_asking_for_the_working_folder(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Thousands of hrefs per build: the same answers as `posixpath.relpath`, and no getcwd."""
+    import posixpath
+    import random
+
+    from site_builder.layout import site_relpath
+
+    parts = ["a", "b", "releases", "v1.0.0", "download", ".", "x y", ""]
+    rng = random.Random(14)
+    cases = [(".", "."), ("a/b/", "a"), ("a", "a/b"), ("index.html", "releases/v1.0.0")]
+    cases += [("/".join(rng.choice(parts) for _ in range(rng.randint(1, 4))).lstrip("/") or ".",
+               "/".join(rng.choice(parts) for _ in range(rng.randint(1, 4))).lstrip("/") or ".")
+              for _ in range(3000)]
+    expected = [posixpath.relpath(p, q) for p, q in cases]
+    monkeypatch.setattr("os.getcwd", lambda: pytest.fail("site_relpath asked for the cwd"))
+    assert [site_relpath(p, q) for p, q in cases] == expected

@@ -44,6 +44,7 @@ from . import Source
 log = logging.getLogger("mkdocs.plugins.downloads")
 
 FORMAT = 1  # part of every saved listing: a file of another format is not a guess
+CHECK_EVERY = 0.05  # seconds between check_early's looks at the listing under way
 
 
 class ListingChanged(SiteBuilderError):
@@ -115,6 +116,7 @@ class Speculative:
         self._used = b""  # the listing the build was given, encoded
         self._fresh: bytes | None = None  # GitLab's listing, encoded, once read
         self._listing: Listing | None = None
+        self._looked = 0.0  # when check_early last looked
 
     def describe(self) -> str:
         return self.source.describe()
@@ -164,9 +166,15 @@ class Speculative:
 
     def check_early(self) -> None:
         """If GitLab's listing has arrived, `confirm()` now, without waiting: a build from an
-        outdated guess stops as soon as that is known, not once it is finished."""
-        if self.guessed and self._fresh is None and self._listing is not None \
-                and self._listing.done():
+        outdated guess stops as soon as that is known, not once it is finished. Cheap enough
+        to call for every page: it looks at most every `CHECK_EVERY` seconds."""
+        if not self.guessed or self._fresh is not None or self._listing is None:
+            return
+        now = time.monotonic()
+        if now - self._looked < CHECK_EVERY:
+            return
+        self._looked = now
+        if self._listing.done():
             self.confirm()
 
     def outdated(self) -> bool:
