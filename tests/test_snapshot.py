@@ -23,6 +23,7 @@ from site_builder.errors import SourceError
 from site_builder.sources.snapshot import (
     ListingChanged,
     Speculative,
+    ThreadListing,
     decode,
     encode,
     load,
@@ -169,6 +170,18 @@ def test_a_failed_relisting_is_the_error_not_a_change(saved: Path) -> None:
     assert not speculative.outdated()
     with pytest.raises(SourceError, match="revoked"):
         speculative.confirm()
+
+
+def test_no_background_process_means_listing_first(saved: Path) -> None:
+    """A machine that refuses another process: the build lists first, as a cold one does."""
+    source = Registry([row("v1.0.0", ("a.zip", b"a")), row("v2.0.0", ("c.zip", b"c"))])
+
+    def refused(package: str) -> ThreadListing:
+        raise OSError(11, "Resource temporarily unavailable")
+
+    speculative = Speculative(source, saved, relist=refused)
+    assert len(speculative.versions("VoiceInput")) == 2 and not speculative.guessed
+    speculative.confirm()
 
 
 def test_guess_false_lists_first_even_with_a_snapshot(saved: Path) -> None:

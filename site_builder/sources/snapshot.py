@@ -142,14 +142,21 @@ class Speculative:
             return known
         saved = load(self.path) if self.guess else None
         if saved is None:
-            started = time.perf_counter()
-            rows = self.source.versions(package)
-            self.listed_in = time.perf_counter() - started
-            self._used = self._fresh = encode(rows)
-            return rows
+            return self._list_now(package)
+        try:
+            self._listing = self.relist(package)
+        except OSError as e:  # no child process to be had here: list first, as with no copy
+            log.debug("cannot list GitLab in the background (%s); listing it first", e)
+            return self._list_now(package)
         self.guessed, self._used = True, encode(saved)
-        self._listing = self.relist(package)
         return saved
+
+    def _list_now(self, package: str) -> list[PackageVersion]:
+        started = time.perf_counter()
+        rows = self.source.versions(package)
+        self.listed_in = time.perf_counter() - started
+        self._used = self._fresh = encode(rows)
+        return rows
 
     def confirm(self) -> None:
         """Wait for GitLab's listing; ListingChanged unless the build was given exactly it.
