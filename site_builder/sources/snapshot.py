@@ -5,9 +5,10 @@ existing version leaves no trace on the package row (GITLAB.md 2.1). So every bu
 again: 400 versions are 400 calls, a second or more of waiting. `Speculative` answers
 `versions()` at once with the listing the last successful build saw (kept in the cache
 folder) while GitLab is listed again in the background. The build renders from the saved
-listing; `confirm()`, called before the site is swapped in, compares the two. The same (the
-usual case): the waiting was hidden. Different (a new version, a file added, replaced or
-removed): `ListingChanged`, and `site-builder build` builds again from the new listing.
+listing; `confirm()`, called before the site is swapped in, compares the two (and
+`check_early()`, called page by page, as soon as GitLab has answered). The same (the usual
+case): the waiting was hidden. Different (a new version, a file added, replaced or removed):
+`ListingChanged`, and `site-builder build` builds again from the listing GitLab just gave.
 
 The saved listing is a guess, never a source of truth: its rows pass the same boundary
 checks as GitLab's, and a site built from it is published only if GitLab's own answer, read
