@@ -11,6 +11,7 @@ import ctypes
 import errno
 import os
 import shutil
+import stat
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -170,6 +171,15 @@ def world_readable(root: Path) -> None:
     """Files 0644 and folders 0755 under `root`, whatever the umask: a site is public, and a
     file the Pages server cannot read is a 404 (or a download that never starts)."""
     root.chmod(0o755)
-    for path in root.rglob("*"):
-        if not path.is_symlink():
-            path.chmod(0o755 if path.is_dir() else 0o644)
+    pending = [str(root)]
+    while pending:  # (one lstat per entry; a chmod only where the mode is wrong: most are right)
+        with os.scandir(pending.pop()) as entries:
+            for entry in entries:
+                if entry.is_symlink():
+                    continue
+                folder = entry.is_dir(follow_symlinks=False)
+                wanted = 0o755 if folder else 0o644
+                if stat.S_IMODE(entry.stat(follow_symlinks=False).st_mode) != wanted:
+                    os.chmod(entry.path, wanted)
+                if folder:
+                    pending.append(entry.path)

@@ -218,8 +218,9 @@ class SiteWriter:
         writer.cancel()                          # instead, when the build failed or stopped
 
     MkDocs renders on one core, and creating a file here costs more than rendering a page
-    does. So while it renders, one thread places the artifacts and writes the machine files
-    (all but `_redirects`, which depends on every other file of the site), and two make the
+    does. So while it renders, one thread writes the machine files (all but `_redirects`,
+    which depends on every other file of the site) and places the artifacts (once they are
+    downloaded, if `prepare` left that to the background), and two make the
     compressed copies: of the pages as they come, and, once the home page has said which
     files every page loads (those get the best ratio), of the files already written (MkDocs
     copies the theme's before the first page). `finish` raises what they failed with, puts
@@ -229,12 +230,15 @@ class SiteWriter:
 
     def __init__(self, prepared: PreparedSite, site_dir: Path) -> None:
         self.prepared, self.site_dir = prepared, site_dir
-        artifacts = {prepared.layout.artifact_path(r.version, a.name) for r, a in prepared.needed}
+        self._artifacts = {prepared.layout.artifact_path(r.version, a.name)
+                           for r, a in prepared.needed}
         self.copies = BackgroundCompressor(site_dir, cache=prepared.compressed_cache,
-                                           avoid=artifacts)
+                                           avoid=self._artifacts)
         self._stop = threading.Event()
         self._home = threading.Event()  # the home page is written, or it never will be
         self._loaded: set[str] | None = None  # what the home page loads
+        self._machine = machine_files_but_redirects(prepared.catalog, prepared.layout)
+        self._signing = _signing_files(prepared)
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="site-writer")
         self._early = self._worker.submit(self._write_early)
 
@@ -243,33 +247,47 @@ class SiteWriter:
         if site_path == "index.html" and not self._home.is_set():
             self._loaded = loaded_by(html)
             self._home.set()
-
-    def _write_early(self) -> _Early:
-        """Artifacts, the registry's signing files, then the machine files: a later one of the
-        same path wins, as it always did."""
-        prepared, site = self.prepared, SiteFolder(self.site_dir)
-        artifacts = prepared.target.place(self._until_stopped(prepared.needed),
-                                          prepared.artifacts(),
-                                          self.site_dir)
-        for path, cached in self._until_stopped(_signing_files(prepared).items()):
-            place(cached, site.path(path))
-        machine = machine_files_but_redirects(prepared.catalog, prepared.layout)
-        for path, content in self._until_stopped(machine.items()):
-            site.path(path).write_bytes(content)
-        self._compress_written()
-        return _Early(artifacts, machine)
+            self._compress_written()
 
     def _compress_written(self) -> None:
-        """Once the home page is written, hand every text file in the folder to the copies."""
+        """Hand the files already in the folder to the copies: the theme's, which MkDocs
+        copies before the first page (in a cold build, brotli 11 of its bundles takes a
+        second). What the writer's thread writes, it hands over itself."""
+        assert self._loaded is not None
+        ours = self._machine.keys() | self._signing.keys()
+        for folder, _dirs, names in os.walk(self.site_dir):
+            for name in names:
+                site_path = Path(folder, name).relative_to(self.site_dir).as_posix()
+                if is_text(site_path) and site_path not in ours:  # (pages are there already)
+                    self.copies.add_file(site_path, shared=site_path in self._loaded)
+
+    def _write_early(self) -> _Early:
+        """The machine files, then (once downloaded) the artifacts and the registry's signing
+        files. Where two meet at one path, the one that always came last still wins."""
+        prepared, site = self.prepared, SiteFolder(self.site_dir)
+        machine, signing = self._machine, self._signing
+        placed = self._artifacts | signing.keys()
+        for path, content in self._until_stopped(machine.items()):
+            if path not in placed:
+                site.path(path).write_bytes(content)
+        artifacts = prepared.target.place(self._until_stopped(prepared.needed),
+                                          prepared.artifacts(), self.site_dir)
+        for path, cached in self._until_stopped(signing.items()):
+            place(cached, site.path(path))
+        for path in self._until_stopped(placed & machine.keys()):
+            site.path(path).write_bytes(machine[path])
+        self._compress_own()
+        return _Early(artifacts, machine)
+
+    def _compress_own(self) -> None:
+        """Once the home page has said which files every page loads, hand what this thread
+        wrote (but the artifacts) to the copies."""
         while not self._home.wait(0.05):
             next(self._until_stopped([None]))
         if self._loaded is None:
             return  # no home page before the end: `precompress` does it all
-        for folder, _dirs, names in os.walk(self.site_dir):
-            for site_path in self._until_stopped(Path(folder, name).relative_to(self.site_dir)
-                                                 .as_posix() for name in names):
-                if is_text(site_path):  # (a page being written is there already, and skipped)
-                    self.copies.add_file(site_path, shared=site_path in self._loaded)
+        for site_path in self._until_stopped(self._machine.keys() | self._signing.keys()):
+            self.copies.add_file(site_path, shared=site_path in self._loaded)
 
     def _until_stopped(self, items: Iterable[T]) -> Iterator[T]:
         for item in items:
@@ -295,8 +313,9 @@ class SiteWriter:
                 site.path(path).write_bytes(content)
         ours = {f"{path}{encoding}" for path, copies in made.items()
                 for encoding in copies.encodings}  # (not there when the rules were first made)
-        existing = frozenset(p.relative_to(site_dir).as_posix() for p in site_dir.rglob("*")
-                             if p.is_file()) - ours
+        existing = frozenset(Path(folder, name).relative_to(site_dir).as_posix()
+                             for folder, _dirs, names in os.walk(site_dir)
+                             for name in names) - ours
         write_files(site, {"_redirects": redirect_rules(
             prepared.catalog, layout, legacy=prepared.legacy_links, taken=existing)})
         if prepared.public_key is not None:

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
+from datetime import UTC
 from pathlib import Path
 
 from site_builder.catalog import Artifact, Release
@@ -77,6 +78,8 @@ def test_a_cold_build_downloads_in_the_background(
 
 def test_a_failed_build_stops_the_writer_waiting_for_a_stalled_download(tmp_path: Path) -> None:
     """The site writer waits for the downloads to place them; cancelling it ends both."""
+    from datetime import datetime
+
     from site_builder.catalog import Catalog
     from site_builder.layout import SiteLayout
     from site_builder.pipeline import PreparedSite, SiteWriter
@@ -84,20 +87,22 @@ def test_a_failed_build_stops_the_writer_waiting_for_a_stalled_download(tmp_path
 
     source = EndlessSource()
     big = Artifact("big.zip", 10**12, hashlib.sha256(b"big").hexdigest())
-    release = Release("App", "v1.0.0", released_at=None, files=(big,))  # type: ignore[arg-type]
+    release = Release("App", "v1.0.0", released_at=datetime(2026, 1, 1, tzinfo=UTC),
+                      files=(big,))
     layout = SiteLayout()
-    prepared = PreparedSite(
-        catalog=Catalog("App", (release,)), layout=layout, cached={},
-        target=PagesFolder(layout), needed=((release, big),),
-        downloads=Downloads(Fetcher(source, ArtifactCache(tmp_path / "cache")),
-                            [(release, big)], progress=lambda: nullcontext(None)))
-    (tmp_path / "site").mkdir()
-    writer = SiteWriter(prepared, tmp_path / "site")
-    assert source.started.wait(10)
-    cancelling = threading.Thread(target=writer.cancel)  # what on_build_error does
-    cancelling.start()
-    cancelling.join(10)
-    stopped = not cancelling.is_alive()
-    source.ended.set()
-    assert stopped, "cancel() waited for a download that never ends"
-    assert list((tmp_path / "site").rglob("*")) == []
+    downloads = Downloads(Fetcher(source, ArtifactCache(tmp_path / "cache")),
+                          [(release, big)], progress=lambda: nullcontext(None))
+    try:
+        prepared = PreparedSite(catalog=Catalog("App", (release,)), layout=layout, cached={},
+                                target=PagesFolder(layout), needed=((release, big),),
+                                downloads=downloads)
+        (tmp_path / "site").mkdir()
+        writer = SiteWriter(prepared, tmp_path / "site")
+        assert source.started.wait(10)
+        cancelling = threading.Thread(target=writer.cancel)  # what on_build_error does
+        cancelling.start()
+        cancelling.join(10)
+        assert not cancelling.is_alive(), "cancel() waited for a download that never ends"
+    finally:
+        source.ended.set()  # a failing test must not hang the run
+    assert not (tmp_path / "site" / layout.artifact_path("v1.0.0", "big.zip")).exists()
