@@ -22,6 +22,7 @@ import logging
 import os
 import posixpath
 import tempfile
+import threading
 import time
 import zlib
 from collections.abc import Iterable, Mapping
@@ -258,19 +259,24 @@ class BackgroundCompressor:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="compress")
         self._jobs: dict[str, Future[Copies]] = {}
         self._twice: set[str] = set()
+        self._lock = threading.Lock()  # pages come from MkDocs' thread, files from another
 
     def add(self, site_path: str, html: str) -> None:
         """Compress the page MkDocs is about to write at `site_path` (encoded as MkDocs does)."""
         if self._avoided(site_path):
             return
-        if site_path in self._jobs:  # two pages, one file: the last one written wins
-            self._twice.add(site_path)
-        self._jobs[site_path] = self._pool.submit(self._compress_page, site_path, html)
+        with self._lock:
+            if site_path in self._jobs:  # two pages, one file: the last one written wins
+                self._twice.add(site_path)
+            self._jobs[site_path] = self._pool.submit(self._compress_page, site_path, html)
 
     def add_file(self, site_path: str, *, shared: bool) -> None:
         """Compress a file written already, but for the copies it has (`sitemap.xml.gz`)."""
-        if not self._avoided(site_path) and site_path not in self._jobs:
-            self._jobs[site_path] = self._pool.submit(self._compress_file, site_path, shared)
+        if self._avoided(site_path):
+            return
+        with self._lock:
+            if site_path not in self._jobs:
+                self._jobs[site_path] = self._pool.submit(self._compress_file, site_path, shared)
 
     def _avoided(self, site_path: str) -> bool:
         return not is_text(site_path) or any(site_path + e in self._avoid

@@ -41,6 +41,8 @@ from .timing import Stopwatch
 
 log = logging.getLogger("mkdocs.plugins.downloads")
 T = TypeVar("T")
+R = TypeVar("R")
+WRITERS = 3  # threads that write the site's files while MkDocs renders (`SiteWriter`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,17 +269,29 @@ class SiteWriter:
         prepared, site = self.prepared, SiteFolder(self.site_dir)
         machine, signing = self._machine, self._signing
         placed = self._artifacts | signing.keys()
-        for path, content in self._until_stopped(machine.items()):
-            if path not in placed:
-                site.path(path).write_bytes(content)
-        artifacts = prepared.target.place(self._until_stopped(prepared.needed),
-                                          prepared.artifacts(), self.site_dir)
-        for path, cached in self._until_stopped(signing.items()):
-            place(cached, site.path(path))
+        self._spread(self._write_files, [(p, c) for p, c in machine.items() if p not in placed])
+        cached = prepared.artifacts()
+        artifacts = [path for paths in self._spread(
+            lambda part: prepared.target.place(self._until_stopped(part), cached, self.site_dir),
+            list(prepared.needed)) for path in paths]
+        for path, cached_file in self._until_stopped(signing.items()):
+            place(cached_file, site.path(path))
         for path in self._until_stopped(placed & machine.keys()):
             site.path(path).write_bytes(machine[path])
         self._compress_own()
         return _Early(artifacts, machine)
+
+    def _spread(self, work: Callable[[list[T]], R], items: list[T]) -> list[R]:
+        """`work` over `WRITERS` parts of `items` at once. While MkDocs holds the interpreter,
+        a thread between two file system calls waits its turn for it: one thread alone
+        writes ~800 files in the time MkDocs renders 400 pages, three in two thirds of it."""
+        with ThreadPoolExecutor(WRITERS, thread_name_prefix="site-writer") as pool:
+            return list(pool.map(work, [items[i::WRITERS] for i in range(WRITERS)]))
+
+    def _write_files(self, files: list[tuple[str, bytes]]) -> None:
+        site = SiteFolder(self.site_dir)
+        for path, content in self._until_stopped(files):
+            site.path(path).write_bytes(content)
 
     def _compress_own(self) -> None:
         """Once the home page has said which files every page loads, hand what this thread
