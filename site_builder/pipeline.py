@@ -220,10 +220,10 @@ class SiteWriter:
         writer.cancel()                          # instead, when the build failed or stopped
 
     MkDocs renders on one core, and creating a file here costs more than rendering a page
-    does. So while it renders, one thread writes the machine files (all but `_redirects`,
-    which depends on every other file of the site) and places the artifacts (once they are
-    downloaded, if `prepare` left that to the background), and two make the
-    compressed copies: of the pages as they come, and, once the home page has said which
+    does. So while it renders, a thread (spreading the files over `WRITERS`) writes the
+    machine files (all but `_redirects`, which depends on every other file of the site) and
+    places the artifacts (once downloaded, if `prepare` left that to the background), and two
+    make the compressed copies: of the pages as they come, and, once the home page has said which
     files every page loads (those get the best ratio), of the files already written (MkDocs
     copies the theme's before the first page). `finish` raises what they failed with, puts
     back any machine file a later plugin wrote over (ours win, as when all came after MkDocs),
