@@ -137,9 +137,8 @@ class Speculative:
         return self._fresh
 
     def versions(self, package: str) -> list[PackageVersion]:
-        known = decode(self.known) if self.known is not None else None
-        if known is not None:
-            self._used = self._fresh = encode(known)
+        if self.known is not None and (known := decode(self.known)) is not None:
+            self._used = self._fresh = self.known  # `encode`'s output: already canonical
             return known
         saved = load(self.path) if self.guess else None
         if saved is None:
