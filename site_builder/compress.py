@@ -28,10 +28,13 @@ import zlib
 from collections.abc import Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from html.parser import HTMLParser
 from pathlib import Path
 
 import brotli
+
+from .output import PreviousOutput
 
 log = logging.getLogger("mkdocs.plugins.downloads")
 
@@ -98,6 +101,14 @@ def decode(packed: bytes, encoding: str) -> bytes:
     return unpacked
 
 
+def stands_for(encoding: str, data: bytes, packed: bytes) -> bool:
+    """Whether the `encoding` copy `packed` decodes to exactly `data` (False if damaged)."""
+    try:
+        return decode(packed, encoding) == data
+    except (ValueError, EOFError, OSError, zlib.error, brotli.error):
+        return False
+
+
 class CompressedCache:
     """Compressed copies under `root/ab/abcdef….br`, named by what went into the encoder."""
 
@@ -118,11 +129,7 @@ class CompressedCache:
             packed = path.read_bytes()
         except OSError:
             return None
-        try:
-            good = decode(packed, encoding) == data
-        except (ValueError, EOFError, OSError, zlib.error, brotli.error):
-            good = False
-        if not good:
+        if not stands_for(encoding, data, packed):
             log.warning("cached compressed copy %s is damaged; compressing again", path.name)
             path.unlink(missing_ok=True)
             return None
@@ -160,7 +167,7 @@ class CompressedCache:
 
 def precompress(
     site_dir: Path, *, skip: Iterable[str] = (), cache: Path | None = None,
-    made: Mapping[str, Copies] | None = None,
+    made: Mapping[str, Copies] | None = None, previous: PreviousOutput | None = None,
 ) -> Compressed:
     """Write `X.gz` and `X.br` beside every text file `X` of `site_dir`, except `skip`.
 
@@ -169,6 +176,8 @@ def precompress(
     (a folder), copies of unchanged content are reused instead of compressed again. `made`
     holds the copies a `BackgroundCompressor` already wrote: they count as done if the file
     still holds the bytes they were made from (at the same level), else they are made again.
+    With `previous` (the output this build replaces), a copy there that decodes to the same
+    bytes is hard-linked instead of written (`PreviousOutput`).
     """
     skipped = set(skip)
     made = dict(made or {})
@@ -201,7 +210,7 @@ def precompress(
     store = CompressedCache(cache) if cache is not None else None
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
         results = pool.map(
-            lambda job: _write(job[0], job[1], store,
+            lambda job: _write(job[0], job[1], store, site_dir=site_dir, previous=previous,
                                shared=job[0].relative_to(site_dir).as_posix() in shared),
             [job for job in jobs if job[1]])
         done = earlier + [r for written in results for r in written]
@@ -355,10 +364,28 @@ def loaded_by(home: str) -> set[str]:
     return found
 
 
-def _write(path: Path, encodings: list[str], store: CompressedCache | None, *,
-           shared: bool) -> list[tuple[int, int, int]]:
+def _write(path: Path, encodings: list[str], store: CompressedCache | None, *, shared: bool,
+           site_dir: Path, previous: PreviousOutput | None) -> list[tuple[int, int, int]]:
     """Each encoding's copy of one file (read once): (original, written, reused) per copy."""
-    return _copies(path, path.read_bytes(), encodings, store, shared=shared)
+    data = path.read_bytes()
+    if previous is None:
+        return _copies(path, data, encodings, store, shared=shared)
+    linked = _link_copies(path.relative_to(site_dir).as_posix(), path, data, encodings, previous)
+    encodings = [e for e in encodings if e not in linked]
+    return [*linked.values(), *_copies(path, data, encodings, store, shared=shared)]
+
+
+def _link_copies(site_path: str, path: Path, data: bytes, encodings: Iterable[str],
+                 previous: PreviousOutput) -> dict[str, tuple[int, int, int]]:
+    """The copies of `data` that the previous output holds, linked beside `path`."""
+    linked: dict[str, tuple[int, int, int]] = {}
+    if len(data) < MIN_SIZE:
+        return linked
+    for encoding in encodings:
+        copy = Path(f"{path}{encoding}")
+        if previous.link_if(site_path + encoding, copy, partial(stands_for, encoding, data)):
+            linked[encoding] = (len(data), copy.stat().st_size, 1)
+    return linked
 
 
 def _copies(path: Path, data: bytes, encodings: Iterable[str], store: CompressedCache | None,
@@ -376,6 +403,8 @@ def _copies(path: Path, data: bytes, encodings: Iterable[str], store: Compressed
                 continue
             if store is not None:
                 store.put(data, encoding, packed, shared=shared)
-        Path(f"{path}{encoding}").write_bytes(packed)
+        copy = Path(f"{path}{encoding}")
+        copy.unlink(missing_ok=True)  # (never written through: it may be a link)
+        copy.write_bytes(packed)
         done.append((len(data), len(packed), int(reused)))
     return done

@@ -26,7 +26,7 @@ from .compress import BackgroundCompressor, Compressed, is_text, loaded_by, prec
 from .errors import Interrupted
 from .fetch import ArtifactCache, Fetcher, ProgressHook, place
 from .layout import SiteLayout
-from .output import SiteFolder, world_readable, write_files
+from .output import PreviousOutput, SiteFolder, world_readable, write_files
 from .progress import download_progress
 from .render.links import redirect_rules
 from .render.machine import machine_files_but_redirects
@@ -228,10 +228,16 @@ class SiteWriter:
     copies the theme's before the first page). `finish` raises what they failed with, puts
     back any machine file a later plugin wrote over (ours win, as when all came after MkDocs),
     then writes what depends on the whole site.
+
+    With `previous` (the output this build replaces), nothing is written early: in `finish`,
+    once MkDocs and every other plugin are done, each file and compressed copy that did not
+    change is hard-linked from it (`PreviousOutput`) and only the rest is written. A rebuild
+    changes few files, and a link is much cheaper than a new file.
     """
 
-    def __init__(self, prepared: PreparedSite, site_dir: Path) -> None:
-        self.prepared, self.site_dir = prepared, site_dir
+    def __init__(self, prepared: PreparedSite, site_dir: Path, *,
+                 previous: PreviousOutput | None = None) -> None:
+        self.prepared, self.site_dir, self.previous = prepared, site_dir, previous
         self._artifacts = {prepared.layout.artifact_path(r.version, a.name)
                            for r, a in prepared.needed}
         self.copies = BackgroundCompressor(site_dir, cache=prepared.compressed_cache,
@@ -242,9 +248,12 @@ class SiteWriter:
         self._machine = machine_files_but_redirects(prepared.catalog, prepared.layout)
         self._signing = _signing_files(prepared)
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="site-writer")
-        self._early = self._worker.submit(self._write_early)
+        # (with `previous`, `finish` starts it: nothing may be linked while others still write)
+        self._early = None if previous is not None else self._worker.submit(self._write_early)
 
     def page_written(self, site_path: str, html: str) -> None:
+        if self.previous is not None:
+            return  # `finish` links or compresses each page
         self.copies.add(site_path, html)
         if site_path == "index.html" and not self._home.is_set():
             self._loaded = loaded_by(html)
@@ -272,12 +281,14 @@ class SiteWriter:
         self._spread(self._write_files, [(p, c) for p, c in machine.items() if p not in placed])
         cached = prepared.artifacts()
         artifacts = [path for paths in self._spread(
-            lambda part: prepared.target.place(self._until_stopped(part), cached, self.site_dir),
+            lambda part: prepared.target.place(self._until_stopped(part), cached, self.site_dir,
+                                               previous=self.previous),
             list(prepared.needed)) for path in paths]
         for path, cached_file in self._until_stopped(signing.items()):
-            place(cached_file, site.path(path))
+            if not self._linked(path, site.path(path), cached_file.read_bytes()):
+                place(cached_file, site.path(path))
         for path in self._until_stopped(placed & machine.keys()):
-            site.path(path).write_bytes(machine[path])
+            _write(site.path(path), machine[path])
         self._compress_own()
         return _Early(artifacts, machine)
 
@@ -291,7 +302,13 @@ class SiteWriter:
     def _write_files(self, files: list[tuple[str, bytes]]) -> None:
         site = SiteFolder(self.site_dir)
         for path, content in self._until_stopped(files):
-            site.path(path).write_bytes(content)
+            if not self._linked(path, destination := site.path(path), content):
+                _write(destination, content)
+
+    def _linked(self, site_path: str, destination: Path, content: bytes) -> bool:
+        """Whether the previous output's file at `site_path` held `content` and is linked."""
+        return self.previous is not None and self.previous.link_if(
+            site_path, destination, lambda old: old == content)
 
     def _compress_own(self) -> None:
         """Once the home page has said which files every page loads, hand what this thread
@@ -314,6 +331,8 @@ class SiteWriter:
         compressed copies of every text file not copied yet."""
         self._home.set()  # (a site without a home page: the early copies need not wait for it)
         try:
+            if self._early is None:
+                self._early = self._worker.submit(self._write_early)
             early = self._early.result()
             made = self.copies.finish()
         except BaseException:
@@ -324,7 +343,7 @@ class SiteWriter:
         site = SiteFolder(site_dir)
         for path, content in early.machine.items():
             if _content(site_dir / path) != content:  # another plugin wrote there after us
-                site.path(path).write_bytes(content)
+                _write(site.path(path), content)
         ours = {f"{path}{encoding}" for path, copies in made.items()
                 for encoding in copies.encodings}  # (not there when the rules were first made)
         existing = frozenset(Path(folder, name).relative_to(site_dir).as_posix()
@@ -340,7 +359,7 @@ class SiteWriter:
             for name in ("sitemap.xml", "sitemap.xml.gz"):
                 (site_dir / name).unlink(missing_ok=True)
         compressed = precompress(site_dir, skip=early.artifacts, cache=prepared.compressed_cache,
-                                 made=made)
+                                 made=made, previous=self.previous)
         world_readable(site_dir)
         return compressed
 
@@ -373,6 +392,12 @@ def _signing_files(prepared: PreparedSite) -> dict[str, Path]:
     return found
 
 
+def _write(path: Path, content: bytes) -> None:
+    """Write a new file at `path`: never through what is there, which may be a link."""
+    path.unlink(missing_ok=True)
+    path.write_bytes(content)
+
+
 def _content(path: Path) -> bytes | None:
     try:
         return path.read_bytes()
@@ -380,7 +405,8 @@ def _content(path: Path) -> bytes | None:
         return None
 
 
-def write_site(prepared: PreparedSite, site_dir: Path) -> Compressed:
+def write_site(prepared: PreparedSite, site_dir: Path, *,
+               previous: PreviousOutput | None = None) -> Compressed:
     """Artifacts (byte for byte from the cache), every machine-readable file, and `.gz`/`.br`
     copies of all text in `site_dir`, at once (so call it once the pages are written)."""
-    return SiteWriter(prepared, site_dir).finish()
+    return SiteWriter(prepared, site_dir, previous=previous).finish()

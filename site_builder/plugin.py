@@ -201,7 +201,9 @@ class DownloadsPlugin(BasePlugin[DownloadsConfig]):
             if files.get_file_from_path(src_uri) is None:
                 files.append(File.generated(config, src_uri, content=text))
         # MkDocs has emptied the site folder by now: writing into it can begin
-        self.writer = pipeline.SiteWriter(self.prepared, Path(config.site_dir))
+        previous = self.staged.previous() if self.staged is not None else None
+        self.writer = pipeline.SiteWriter(self.prepared, Path(config.site_dir),
+                                          previous=previous)
         return files
 
     def on_page_content(

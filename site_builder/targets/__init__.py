@@ -19,6 +19,7 @@ from ..catalog import Artifact, Catalog, Release
 
 if TYPE_CHECKING:  # settings imports targets.config: no cycle at run time
     from ..fetch import ProgressHook
+    from ..output import PreviousOutput
     from ..settings import Settings
 
 Item = tuple[Release, Artifact]
@@ -40,8 +41,10 @@ class Target(Protocol):
         """Send planned artifacts from the verified cache (SHA256 → file) where they live."""
         ...
 
-    def place(self, items: Iterable[Item], cached: Mapping[str, Path], site_dir: Path) -> list[str]:
-        """Put planned artifacts into the site folder; returns the site paths written."""
+    def place(self, items: Iterable[Item], cached: Mapping[str, Path], site_dir: Path, *,
+              previous: PreviousOutput | None = None) -> list[str]:
+        """Put planned artifacts into the site folder (linked from `previous` where unchanged);
+        returns the site paths written."""
         ...
 
 

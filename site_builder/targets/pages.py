@@ -8,7 +8,7 @@ from pathlib import Path
 from ..catalog import Catalog
 from ..fetch import ProgressHook, place
 from ..layout import SiteLayout
-from ..output import SiteFolder
+from ..output import PreviousOutput, SiteFolder
 from . import Item
 
 
@@ -28,11 +28,15 @@ class PagesFolder:
                 on_chunk: ProgressHook | None = None) -> None:
         pass  # the bytes travel with the site folder
 
-    def place(self, items: Iterable[Item], cached: Mapping[str, Path], site_dir: Path) -> list[str]:
+    def place(self, items: Iterable[Item], cached: Mapping[str, Path], site_dir: Path, *,
+              previous: PreviousOutput | None = None) -> list[str]:
         paths = []
         site = SiteFolder(site_dir)  # each version's folder resolved once, not every file's
         for release, artifact in items:
             path = self.layout.artifact_path(release.version, artifact.name)
-            place(cached[artifact.sha256.lower()], site.path(path))
+            destination = site.path(path)
+            if previous is None or not previous.link_sha256(
+                    path, destination, sha256=artifact.sha256, size=artifact.size):
+                place(cached[artifact.sha256.lower()], destination)
             paths.append(path)
         return paths

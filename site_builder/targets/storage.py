@@ -9,6 +9,7 @@ from pathlib import Path
 from ..catalog import Catalog
 from ..fetch import ProgressHook
 from ..layout import SiteLayout
+from ..output import PreviousOutput
 from . import Item
 from .config import StorageConfig
 
@@ -45,5 +46,6 @@ class StorageTarget:
             self.bucket.upload(self.bucket.uploads_for(items, self.layout), cached,
                                on_chunk=on_chunk)
 
-    def place(self, items: Iterable[Item], cached: Mapping[str, Path], site_dir: Path) -> list[str]:
+    def place(self, items: Iterable[Item], cached: Mapping[str, Path], site_dir: Path, *,
+              previous: PreviousOutput | None = None) -> list[str]:
         return []
