@@ -46,17 +46,21 @@ class SiteFolder:
 
     def path(self, relative: str) -> Path:
         """`root/relative` with its folder created; UnsafePathError if it resolves outside."""
+        path = self.folder(relative) / relative.rpartition("/")[2]
+        if path.is_symlink():
+            self.inside(path.resolve(), relative)
+        return path
+
+    def folder(self, relative: str) -> Path:
+        """The folder `root/relative` goes in, created (and checked) the first time it is named."""
         check_relative_path(relative, what="output path")
-        folder_name, _, name = relative.rpartition("/")
+        folder_name = relative.rpartition("/")[0]
         folder = self._folders.get(folder_name)
         if folder is None:
             folder = self.inside((self.base / folder_name).resolve(), relative)
             folder.mkdir(parents=True, exist_ok=True)
             self._folders[folder_name] = folder
-        path = folder / name
-        if path.is_symlink():
-            self.inside(path.resolve(), relative)
-        return path
+        return folder
 
     def inside(self, path: Path, relative: str) -> Path:
         """`path` (resolved), or UnsafePathError naming `relative` if it left the root."""
