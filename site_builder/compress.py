@@ -261,12 +261,13 @@ class BackgroundCompressor:
     """
 
     def __init__(self, site_dir: Path, *, cache: Path | None = None,
-                 avoid: Iterable[str] = (), workers: int = 2) -> None:
-        self.site_dir = Path(site_dir)
+                 avoid: Iterable[str] = (), workers: int = 2,
+                 previous: PreviousOutput | None = None) -> None:
+        self.site_dir, self.previous = Path(site_dir), previous
         self._store = CompressedCache(cache) if cache is not None else None
         self._avoid = set(avoid)  # artifacts: `precompress` decides about files beside them
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="compress")
-        self._jobs: dict[str, Future[Copies]] = {}
+        self._jobs: dict[str, Future[Copies | None]] = {}
         self._twice: set[str] = set()
         self._lock = threading.Lock()  # pages come from MkDocs' thread, files from another
 
@@ -291,8 +292,10 @@ class BackgroundCompressor:
         return not is_text(site_path) or any(site_path + e in self._avoid
                                              for e in ("", *ENCODINGS))
 
-    def _compress_page(self, site_path: str, html: str) -> Copies:
+    def _compress_page(self, site_path: str, html: str) -> Copies | None:
         data = html.encode("utf-8", errors="xmlcharrefreplace")
+        if self.previous is not None and self.previous.holds(site_path, data):
+            return None  # unchanged since the last build: `precompress` links its copies
         path = self.site_dir / site_path
         path.parent.mkdir(parents=True, exist_ok=True)
         return self._compress(path, data, ENCODINGS, shared=False)
@@ -310,7 +313,8 @@ class BackgroundCompressor:
     def finish(self) -> dict[str, Copies]:
         """Every file's copies, once written; raises what a copy failed with."""
         self._pool.shutdown(wait=True)
-        made = {site_path: job.result() for site_path, job in self._jobs.items()}
+        made = {site_path: copies for site_path, job in self._jobs.items()
+                if (copies := job.result()) is not None}
         for site_path in self._twice:  # which copy was written last is unknown: make it again
             made[site_path] = Copies(b"")
         return made

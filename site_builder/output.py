@@ -131,14 +131,16 @@ class PreviousOutput:
             return digest.hexdigest() == sha256.lower()
         return self._link(site_path, destination, same)
 
-    def exists(self, site_path: str) -> bool:
-        """Whether the old output has something at `site_path` (worth trying to link)."""
-        folder_name, _, name = site_path.rpartition("/")
-        folder = self._folder(folder_name)
-        return folder is not None and os.path.lexists(folder / name)
+    def holds(self, site_path: str, content: bytes) -> bool:
+        """Whether the old file at `site_path` holds exactly `content` (a guess at whether its
+        compressed copies can be linked: `link_if` checks them when it links them)."""
+        return self._link(site_path, None, lambda fd, size: size == len(content)
+                          and _read_all(fd, size) == content)
 
-    def _link(self, site_path: str, destination: Path,
+    def _link(self, site_path: str, destination: Path | None,
               same: Callable[[int, int], bool]) -> bool:
+        """Whether the old file at `site_path` passes `same(fd, size)`, then links it to
+        `destination` (unless None)."""
         if not _LINKING:
             return False
         folder_name, _, name = site_path.rpartition("/")
@@ -157,7 +159,8 @@ class PreviousOutput:
             # linkat(AT_SYMLINK_FOLLOW): Python makes that call, not link(2) (which would try
             # to link /proc's own entry), only when given a folder descriptor; with an absolute
             # path the kernel ignores which
-            os.link(_FD_PATH.format(fd), destination, src_dir_fd=fd, follow_symlinks=True)
+            if destination is not None:
+                os.link(_FD_PATH.format(fd), destination, src_dir_fd=fd, follow_symlinks=True)
             return True
         except OSError:  # (a destination already written: the caller writes it again)
             return False

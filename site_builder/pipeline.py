@@ -241,7 +241,7 @@ class SiteWriter:
         self._artifacts = {prepared.layout.artifact_path(r.version, a.name)
                            for r, a in prepared.needed}
         self.copies = BackgroundCompressor(site_dir, cache=prepared.compressed_cache,
-                                           avoid=self._artifacts)
+                                           avoid=self._artifacts, previous=previous)
         self._stop = threading.Event()
         self._home = threading.Event()  # the home page is written, or it never will be
         self._loaded: set[str] | None = None  # what the home page loads
@@ -254,10 +254,8 @@ class SiteWriter:
                        else self._worker.submit(self._write_early))
 
     def page_written(self, site_path: str, html: str) -> None:
-        if self.previous is not None:
-            return  # `finish` links or compresses each page
-        self.copies.add(site_path, html)
-        if site_path == "index.html" and not self._home.is_set():
+        self.copies.add(site_path, html)  # (with `previous`, only a page that changed)
+        if site_path == "index.html" and not self._home.is_set() and self.previous is None:
             self._loaded = loaded_by(html)
             self._home.set()
             self._compress_written()

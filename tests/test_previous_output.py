@@ -168,3 +168,24 @@ def test_a_failed_rebuild_after_linking_leaves_the_old_site_whole(registry, buil
     assert contents(site) == before and inodes(site) == ids
     assert all((site / path).stat().st_nlink == 1 for path in before)
     assert [p.name for p in project.iterdir() if p.name.startswith(".public")] == []
+
+
+def test_a_rebuild_with_nothing_new_writes_only_what_mkdocs_writes(registry, build,
+                                                                  project) -> None:
+    """Pages and theme files are MkDocs' own (always new files); every other file, and every
+    compressed copy, is the old one linked."""
+    registry.add("v1.0.0", {"VoiceInput-v1.0.0.zip": b"PK" + os.urandom(4000)},
+                 notes="## Changes\n\n- first\n")
+    assert build().code == 0
+    site = project / "public"
+    before = inodes(site)
+    assert build().code == 0
+    after = inodes(site)
+    assert after.keys() == before.keys()
+    written = {path for path, ino in after.items() if before[path] != ino}
+    copies = {path for path in after if path.endswith((".gz", ".br"))}
+    assert copies and not copies & written
+    assert ZIP not in written and "index.json" not in written
+    assert written, "MkDocs writes every page again"
+    mkdocs_own = [p for p in written if p.endswith(".html") or p.startswith(("assets/", "search/"))]
+    assert sorted(set(written) - set(mkdocs_own)) == ["_redirects"]  # (made last, from the site)
