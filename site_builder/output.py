@@ -250,8 +250,9 @@ class StagedOutput:
         shutil.rmtree(self.staging, ignore_errors=True)
 
     def previous(self) -> PreviousOutput | None:
-        """The output this build replaces, to link unchanged files from; None if there is none."""
-        if self.target.is_dir() and not self.target.is_symlink():
+        """The output this build replaces, to link unchanged files from; None if there is
+        none, or where nothing can be linked (then the site is written as it renders)."""
+        if _LINKING and self.target.is_dir() and not self.target.is_symlink():
             return PreviousOutput(self.target)
         return None
 

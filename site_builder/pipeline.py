@@ -229,10 +229,11 @@ class SiteWriter:
     back any machine file a later plugin wrote over (ours win, as when all came after MkDocs),
     then writes what depends on the whole site.
 
-    With `previous` (the output this build replaces), nothing is written early: in `finish`,
-    once MkDocs and every other plugin are done, each file and compressed copy that did not
-    change is hard-linked from it (`PreviousOutput`) and only the rest is written. A rebuild
-    changes few files, and a link is much cheaper than a new file.
+    With `previous` (the output this build replaces), only the folders and the copies of pages
+    that changed are made early (new files, safe to write at once). In `finish`, once MkDocs
+    and every other plugin are done, each file and compressed copy that did not change is
+    hard-linked from it (`PreviousOutput`) and only the rest is written: a rebuild changes
+    few files, and a link is much cheaper than a new file.
     """
 
     def __init__(self, prepared: PreparedSite, site_dir: Path, *,
