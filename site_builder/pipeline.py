@@ -25,6 +25,8 @@ from .catalog import Catalog, build_catalog
 from .compress import BackgroundCompressor, Compressed, is_text, loaded_by, precompress
 from .errors import Interrupted
 from .fetch import ArtifactCache, Fetcher, ProgressHook, place
+from .fetch_child import CHILD_MIN, ChildDownloads
+from .fetch_child import request as child_request
 from .layout import SiteLayout
 from .output import PreviousOutput, SiteFolder, world_readable, write_files
 from .progress import download_progress
@@ -58,7 +60,7 @@ class PreparedSite:
     compressed_cache: Path | None = None  # where `.gz`/`.br` copies are kept between builds
     legacy_links: bool = True
     public_key: PublicKey | None = None  # the key every release's signature was checked with
-    downloads: Downloads | None = None  # the artifacts `needed`, still being fetched
+    downloads: Downloads | ChildDownloads | None = None  # the artifacts `needed`, being fetched
 
     def artifacts(self) -> dict[str, Path]:
         """Every cache file the site needs: waits for the downloads, raises what they raised."""
@@ -188,8 +190,12 @@ def prepare(
                 public_key=settings.public_key, require=settings.require_signatures,
             )
             needed = target.plan(catalog)  # what the target lacks: all, on Pages
-            downloads = None
-            if background and settings.storage is None:  # nothing to upload first
+            downloads: Downloads | ChildDownloads | None = None
+            if (background and settings.storage is None and settings.from_dir is None
+                    and len(needed) >= CHILD_MIN):  # (GitLab's: a folder copies in an instant)
+                downloads = ChildDownloads(child_request(settings, needed), stopwatch=stopwatch)
+                cached = signing_files
+            elif background and settings.storage is None:  # nothing to upload first
                 downloads = Downloads(
                     Fetcher(source, ArtifactCache(settings.cache_dir),
                             workers=settings.api_concurrency),

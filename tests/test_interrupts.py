@@ -21,6 +21,7 @@ from hostile_registry import HostileRegistry
 
 from site_builder import bounds, output
 from site_builder.errors import Interrupted
+from site_builder.fetch_child import CHILD_MIN
 from site_builder.output import StagedOutput
 from site_builder.throttle import AdaptiveLimit
 
@@ -92,6 +93,44 @@ def test_a_signal_stops_the_build_within_2_s_with_no_leftovers(
     assert parts(cache) == []
     assert sorted(p.name for p in project.iterdir() if p.name.startswith(".public")) == []
     assert (old / "index.html").read_text() == "the old site"
+
+
+@pytest.fixture
+def stalling_many() -> Iterator[HostileRegistry]:
+    """As `stalling`, with enough files that the build downloads them in a child process."""
+    with HostileRegistry() as evil:
+        evil.add_token(TOKEN, role="developer")
+        evil.add_package("VoiceInput", "v1.0.0", {f"VoiceInput-{n}.zip": b"%d" % n * 4096
+                                                   for n in range(CHILD_MIN)})
+        evil.drip("GET", r"/packages/generic/", every=0.2, head=b"zz", length=4096,
+                  content_type="application/octet-stream")
+        yield evil
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_stops_downloads_in_a_child_too(
+    stalling_many: HostileRegistry, project: Path, tmp_path: Path, signum: int
+) -> None:
+    """The signal reaches the build only (as `kill` or CI sends it): the child downloading
+    beside MkDocs ends with it, and its part files go."""
+    cache = tmp_path / "cache"
+    build = start_build(stalling_many, project, cache)
+    try:
+        wait_mid_download(build, stalling_many, cache)
+        assert children_running("site_builder.fetch_child"), "no child downloads"
+        signalled = time.monotonic()
+        build.send_signal(signum)
+        _out, err = build.communicate(timeout=30)
+        elapsed = time.monotonic() - signalled
+    finally:
+        build.kill()
+    assert build.returncode == 128 + signum, err
+    assert elapsed < 2.0 + SLACK
+    assert "Traceback" not in err and TOKEN not in err
+    assert children_running("site_builder.fetch_child") == []
+    assert parts(cache) == []
+    assert sorted(p.name for p in project.iterdir() if p.name.startswith(".public")) == []
 
 
 @pytest.mark.slow
@@ -195,8 +234,12 @@ def test_an_interrupt_ends_a_wait_for_the_servers_pause() -> None:
 
 def relisting_children() -> list[str]:
     """Live `relist` children started with this module's token (not another suite's)."""
-    found = subprocess.run(["pgrep", "-f", "site_builder.sources.relist"], capture_output=True,
-                           text=True).stdout.split()
+    return children_running("site_builder.sources.relist")
+
+
+def children_running(module: str) -> list[str]:
+    """Live `python -m module` processes started with this module's token."""
+    found = subprocess.run(["pgrep", "-f", module], capture_output=True, text=True).stdout.split()
     ours = []
     for pid in found:
         try:
