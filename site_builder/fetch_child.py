@@ -8,9 +8,11 @@ took (measured: the same total as downloading first). In a child it runs on the 
 The child reads what to fetch as JSON on stdin, takes the token from the environment it
 inherits (never from its command line), verifies every file into the cache exactly as the
 build's own `Fetcher` does (`hashing.write_verified`: a part file renamed into place only once
-its SHA256 and size match), and writes the seconds it took on stdout; its log lines go to
-stderr, one each, secrets masked, and its failure is the last of them. A killed child leaves
-only part files named by its pid, which the next run removes (`ArtifactCache.sweep`).
+its SHA256 and size match), and answers on stdout, as JSON, how long it took or the one line
+its failure is. Its progress (bars on a terminal, a line every 10 s in a CI log) and log
+lines go to the build's stderr as it works, at the build's log level, secrets masked. A child
+asked to stop removes its part files; a killed one leaves only part files named by its pid,
+which the parent then removes (`ArtifactCache.sweep`), as the next run would.
 
     downloads = ChildDownloads(request(settings, items))   # started now
     cached = downloads.result()                            # later: SHA256 → cache file
@@ -50,7 +52,7 @@ def request(settings: Settings, items: Sequence[Item]) -> dict[str, Any]:
     api_url, project = settings.require_gitlab()
     return {"api_url": api_url, "project": project, "concurrency": settings.api_concurrency,
             "limits": dataclasses.asdict(settings.limits),
-            "cache_dir": str(settings.cache_dir),
+            "cache_dir": str(settings.cache_dir), "log_level": log.getEffectiveLevel(),
             "items": [[r.package, r.version, a.name, a.size, a.sha256] for r, a in items]}
 
 
@@ -61,12 +63,10 @@ class ChildDownloads:
         self.stopwatch = stopwatch
         self._cache = ArtifactCache(Path(what["cache_dir"]))
         self._wanted = [sha256.lower() for *_, sha256 in what["items"]]
-        # Files, not pipes: a child never blocks on a parent busy rendering.
+        # A file, not a pipe: a child never blocks on a parent busy rendering.
         self._out: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 (closed in cancel())
-        self._err: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", __name__], stdin=subprocess.PIPE, stdout=self._out,
-            stderr=self._err)
+        self.process = subprocess.Popen([sys.executable, "-m", __name__],
+                                        stdin=subprocess.PIPE, stdout=self._out)
         assert self.process.stdin is not None
         with self.process.stdin as stdin:
             stdin.write(json.dumps(what).encode())
@@ -78,22 +78,16 @@ class ChildDownloads:
         if self._found is not None:
             return self._found
         code = self.process.wait()
-        self._err.seek(0)
-        lines = [line for line in self._err.read().decode("utf-8", "replace").splitlines()
-                 if line.strip()]
-        if code != 0:
-            raise SourceError(lines[-1].partition(" ")[2] if lines
-                              else f"downloading failed ({code})")
-        for line in lines:
-            level, _, message = line.partition(" ")
-            log.log(logging.WARNING if level == "WARNING" else logging.INFO, "%s", message)
         self._out.seek(0)
         try:
-            seconds = float(self._out.read().decode() or "nan")
+            answer = json.loads(self._out.read())
         except ValueError:
-            seconds = float("nan")
-        if self.stopwatch is not None and seconds == seconds:  # (not NaN)
-            self.stopwatch.background["fetch"] = seconds
+            answer = {}
+        if code != 0 or not isinstance(answer, dict) or "seconds" not in answer:
+            error = answer.get("error") if isinstance(answer, dict) else None
+            raise SourceError(str(error) if error else f"downloading failed (exit code {code})")
+        if self.stopwatch is not None:
+            self.stopwatch.background["fetch"] = float(answer["seconds"])
         self._found = {sha: self._cache.path_for(sha) for sha in self._wanted}
         return self._found
 
@@ -110,24 +104,28 @@ class ChildDownloads:
                 self.process.wait()
         self._cache.sweep()  # (part files are named by the pid of a process now gone)
         self._out.close()
-        self._err.close()
 
 
 def main() -> int:
-    from .auth import RedactingFilter
+    from .auth import RedactingFilter, redact
     from .bounds import interruptible
     from .catalog import Artifact, Release
     from .errors import SiteBuilderError
     from .fetch import Fetcher
+    from .progress import download_progress
     from .sources.gitlab import GitLabSource
 
+    what = json.loads(sys.stdin.buffer.read())
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
     handler.addFilter(RedactingFilter())
     log.addHandler(handler)
     log.propagate = False
-    log.setLevel(logging.INFO)
-    what = json.loads(sys.stdin.buffer.read())
+    log.setLevel(what["log_level"])
+
+    def answer(**fields: object) -> None:
+        sys.stdout.buffer.write(json.dumps(fields).encode())
+
     source = GitLabSource.from_env(api_url=what["api_url"], project=what["project"],
                                    concurrency=what["concurrency"],
                                    limits=Limits(**what["limits"]))
@@ -136,20 +134,20 @@ def main() -> int:
              for package, version, name, size, sha256 in what["items"]]
     started = time.perf_counter()
     try:
-        with interruptible():
-            Fetcher(source, ArtifactCache(Path(what["cache_dir"])),
+        with interruptible(), download_progress() as hook:
+            Fetcher(source, ArtifactCache(Path(what["cache_dir"])), on_chunk=hook,
                     workers=what["concurrency"]).fetch_pairs(pairs)
     except SiteBuilderError as e:
-        log.error("%s", e)
+        answer(error=redact(str(e)))
         return 1
     except Exception as e:  # still one line, still masked
-        log.error("downloading failed: unexpected %s: %s", type(e).__name__, e)
+        answer(error=redact(f"downloading failed: unexpected {type(e).__name__}: {e}"))
         return 1
     except KeyboardInterrupt:
         return 130
     finally:
         source.close()
-    sys.stdout.buffer.write(f"{time.perf_counter() - started:.3f}".encode())
+    answer(seconds=round(time.perf_counter() - started, 3))
     return 0
 
 
