@@ -63,13 +63,14 @@ class ChildDownloads:
         self.stopwatch = stopwatch
         self._cache = ArtifactCache(Path(what["cache_dir"]))
         self._wanted = [sha256.lower() for *_, sha256 in what["items"]]
-        # A file, not a pipe: a child never blocks on a parent busy rendering.
+        # Files, not pipes: a child never blocks on a parent busy rendering, nor the parent
+        # on a child still starting (a pipe holds 64 KiB; 3,000 files' request is more).
         self._out: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 (closed in cancel())
-        self.process = subprocess.Popen([sys.executable, "-m", __name__],
-                                        stdin=subprocess.PIPE, stdout=self._out)
-        assert self.process.stdin is not None
-        with self.process.stdin as stdin:
-            stdin.write(json.dumps(what).encode())
+        with tempfile.TemporaryFile() as request_file:
+            request_file.write(json.dumps(what).encode())
+            request_file.seek(0)
+            self.process = subprocess.Popen([sys.executable, "-m", __name__],
+                                            stdin=request_file, stdout=self._out)
         self._found: dict[str, Path] | None = None
 
     def result(self) -> dict[str, Path]:

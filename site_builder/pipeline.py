@@ -192,7 +192,7 @@ def prepare(
             needed = target.plan(catalog)  # what the target lacks: all, on Pages
             downloads: Downloads | ChildDownloads | None = None
             if (background and settings.storage is None and settings.from_dir is None
-                    and len(needed) >= CHILD_MIN):  # (GitLab's: a folder copies in an instant)
+                    and _lacking(fetcher.cache, needed) >= CHILD_MIN):  # (a folder copies fast)
                 downloads = ChildDownloads(child_request(settings, needed), stopwatch=stopwatch)
                 cached = signing_files
             elif background and settings.storage is None:  # nothing to upload first
@@ -211,6 +211,12 @@ def prepare(
                         needed=tuple(needed), compressed_cache=settings.cache_dir / "compressed",
                         legacy_links=settings.legacy_links,
                         public_key=settings.public_key, downloads=downloads)
+
+
+def _lacking(cache: ArtifactCache, items: Sequence[Item]) -> int:
+    """How many of `items` the cache has no file for: what a build will download (a file
+    there is still hashed before it is trusted, by whoever fetches)."""
+    return sum(not cache.path_for(artifact.sha256).exists() for _, artifact in items)
 
 
 def _phase(stopwatch: Stopwatch | None, name: str) -> AbstractContextManager[None]:
