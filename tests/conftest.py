@@ -156,3 +156,18 @@ def voice_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from sample_site import build_sample
 
     return build_sample(tmp_path_factory.mktemp("voice"), site_url=VOICE_URL)
+
+
+@pytest.fixture
+def gitlab_build(run_cli: Callable[..., CliResult], project: Path, tmp_path: Path,
+                 gitlab: object) -> Callable[[], CliResult]:
+    """`site-builder build` of `project` from the test module's own `gitlab` fixture (a
+    FakeGitLab with the token in GITLAB_TOKEN), package VoiceInput, into `project/public`."""
+
+    def run() -> CliResult:
+        return run_cli("build", "--config", str(project / "mkdocs.yml"),
+                       "--output", str(project / "public"), "--cache-dir",
+                       str(tmp_path / "cache"), "--api-url", gitlab.api_url,  # type: ignore[attr-defined]
+                       "--project", "42", "--package", "VoiceInput")
+
+    return run

@@ -28,18 +28,6 @@ def gitlab(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitLab]:
 
 
 @pytest.fixture
-def gitlab_build(run_cli: Callable[..., CliResult], project: Path, tmp_path: Path,
-                 gitlab: FakeGitLab) -> Callable[[], CliResult]:
-    def run() -> CliResult:
-        return run_cli("build", "--config", str(project / "mkdocs.yml"),
-                       "--output", str(project / "public"), "--cache-dir",
-                       str(tmp_path / "cache"), "--api-url", gitlab.api_url,
-                       "--project", "42", "--package", "VoiceInput")
-
-    return run
-
-
-@pytest.fixture
 def children(monkeypatch: pytest.MonkeyPatch) -> list[pipeline.ChildDownloads]:
     """Every ChildDownloads the build starts."""
     started: list[pipeline.ChildDownloads] = []

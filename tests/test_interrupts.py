@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -29,15 +30,22 @@ TOKEN = "glpat-Interrupt-Me-0123456789"
 SLACK = 2.0  # seconds a loaded 2-core machine may add
 
 
-@pytest.fixture
-def stalling() -> Iterator[HostileRegistry]:
-    """A registry whose downloads start, then drip forever."""
+@contextmanager
+def stalling_registry(files: int) -> Iterator[HostileRegistry]:
+    """A registry of `files` files whose downloads start, then drip forever."""
     with HostileRegistry() as evil:
         evil.add_token(TOKEN, role="developer")
-        evil.add_package("VoiceInput", "v1.0.0", {f"VoiceInput-{n}.zip": n.encode() * 4096
-                                                   for n in ("a", "b", "c")})
+        evil.add_package("VoiceInput", "v1.0.0", {f"VoiceInput-{n}.zip": b"%d" % n * 4096
+                                                   for n in range(files)})
         evil.drip("GET", r"/packages/generic/", every=0.2, head=b"zz", length=4096,
                   content_type="application/octet-stream")
+        yield evil
+
+
+@pytest.fixture
+def stalling() -> Iterator[HostileRegistry]:
+    """Three files: the build downloads them in its own threads."""
+    with stalling_registry(3) as evil:
         yield evil
 
 
@@ -66,6 +74,25 @@ def wait_mid_download(build: subprocess.Popen[str], evil: HostileRegistry, cache
         time.sleep(0.05)
 
 
+def signal_mid_download(evil: HostileRegistry, project: Path, cache: Path, signum: int, *,
+                        midway: Callable[[], object] = lambda: True) -> str:
+    """A build signalled (alone, as `kill` or CI does it) while its downloads drip, once
+    `midway()` holds; asserts it ended within 2 s with 128 + signum; returns its stderr."""
+    build = start_build(evil, project, cache)
+    try:
+        wait_mid_download(build, evil, cache)
+        assert midway(), "not at the point the test is about"
+        signalled = time.monotonic()
+        build.send_signal(signum)
+        _out, err = build.communicate(timeout=30)
+        elapsed = time.monotonic() - signalled
+    finally:
+        build.kill()
+    assert build.returncode == 128 + signum, err
+    assert elapsed < 2.0 + SLACK
+    return err
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_stops_the_build_within_2_s_with_no_leftovers(
@@ -76,17 +103,7 @@ def test_a_signal_stops_the_build_within_2_s_with_no_leftovers(
     old.mkdir()
     (old / "index.html").write_text("the old site")
     cache = tmp_path / "cache"
-    build = start_build(stalling, project, cache)
-    try:
-        wait_mid_download(build, stalling, cache)
-        signalled = time.monotonic()
-        build.send_signal(signum)
-        _out, err = build.communicate(timeout=30)
-        elapsed = time.monotonic() - signalled
-    finally:
-        build.kill()
-    assert build.returncode == 128 + signum, err
-    assert elapsed < 2.0 + SLACK
+    err = signal_mid_download(stalling, project, cache, signum)
     lines = [line for line in err.splitlines() if line.startswith("site-builder:")]
     assert lines == [line for line in lines if signal.Signals(signum).name in line]
     assert len(lines) == 1 and "Traceback" not in err, err
@@ -97,13 +114,8 @@ def test_a_signal_stops_the_build_within_2_s_with_no_leftovers(
 
 @pytest.fixture
 def stalling_many() -> Iterator[HostileRegistry]:
-    """As `stalling`, with enough files that the build downloads them in a child process."""
-    with HostileRegistry() as evil:
-        evil.add_token(TOKEN, role="developer")
-        evil.add_package("VoiceInput", "v1.0.0", {f"VoiceInput-{n}.zip": b"%d" % n * 4096
-                                                   for n in range(CHILD_MIN)})
-        evil.drip("GET", r"/packages/generic/", every=0.2, head=b"zz", length=4096,
-                  content_type="application/octet-stream")
+    """Enough files that the build downloads them in a child process."""
+    with stalling_registry(CHILD_MIN) as evil:
         yield evil
 
 
@@ -115,18 +127,8 @@ def test_a_signal_stops_downloads_in_a_child_too(
     """The signal reaches the build only (as `kill` or CI sends it): the child downloading
     beside MkDocs ends with it, and its part files go."""
     cache = tmp_path / "cache"
-    build = start_build(stalling_many, project, cache)
-    try:
-        wait_mid_download(build, stalling_many, cache)
-        assert children_running("site_builder.fetch_child"), "no child downloads"
-        signalled = time.monotonic()
-        build.send_signal(signum)
-        _out, err = build.communicate(timeout=30)
-        elapsed = time.monotonic() - signalled
-    finally:
-        build.kill()
-    assert build.returncode == 128 + signum, err
-    assert elapsed < 2.0 + SLACK
+    err = signal_mid_download(stalling_many, project, cache, signum,
+                              midway=lambda: children_running("site_builder.fetch_child"))
     assert "Traceback" not in err and TOKEN not in err
     assert children_running("site_builder.fetch_child") == []
     assert parts(cache) == []

@@ -205,18 +205,6 @@ def gitlab(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitLab]:
         yield gl
 
 
-@pytest.fixture
-def gitlab_build(run_cli: Callable[..., CliResult], project: Path, tmp_path: Path,
-                 gitlab: FakeGitLab) -> Callable[[], CliResult]:
-    def run() -> CliResult:
-        return run_cli("build", "--config", str(project / "mkdocs.yml"),
-                       "--output", str(project / "public"), "--cache-dir",
-                       str(tmp_path / "cache"), "--api-url", gitlab.api_url,
-                       "--project", "42", "--package", "VoiceInput")
-
-    return run
-
-
 def listing_calls(gitlab: FakeGitLab) -> int:
     return sum(1 for r in gitlab.requests if "/package_files" in r.path)
 
