@@ -23,16 +23,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from .bounds import Limits
+from .child import Child, child_request, gitlab_source
 from .errors import SourceError
 from .fetch import ArtifactCache
 from .settings import Settings
@@ -63,14 +61,8 @@ class ChildDownloads:
         self.stopwatch = stopwatch
         self._cache = ArtifactCache(Path(what["cache_dir"]))
         self._wanted = [sha256.lower() for *_, sha256 in what["items"]]
-        # Files, not pipes: a child never blocks on a parent busy rendering, nor the parent
-        # on a child still starting (a pipe holds 64 KiB; 3,000 files' request is more).
-        self._out: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 (closed in cancel())
-        with tempfile.TemporaryFile() as request_file:
-            request_file.write(json.dumps(what).encode())
-            request_file.seek(0)
-            self.process = subprocess.Popen([sys.executable, "-m", __name__],
-                                            stdin=request_file, stdout=self._out)
+        self._child = Child(__name__, what, keep_stderr=False)  # (its lines as they come)
+        self.process = self._child.process
         self._found: dict[str, Path] | None = None
 
     def result(self) -> dict[str, Path]:
@@ -78,17 +70,17 @@ class ChildDownloads:
         masked) as SourceError. Its requests have deadlines and rate floors, so it ends."""
         if self._found is not None:
             return self._found
-        code = self.process.wait()
-        self._out.seek(0)
+        answer = self._child.wait()
         try:
-            answer = json.loads(self._out.read())
+            said = json.loads(answer.stdout)
         except ValueError:
-            answer = {}
-        if code != 0 or not isinstance(answer, dict) or "seconds" not in answer:
-            error = answer.get("error") if isinstance(answer, dict) else None
-            raise SourceError(str(error) if error else f"downloading failed (exit code {code})")
+            said = {}
+        if answer.code != 0 or not isinstance(said, dict) or "seconds" not in said:
+            error = said.get("error") if isinstance(said, dict) else None
+            raise SourceError(str(error) if error
+                              else f"downloading failed (exit code {answer.code})")
         if self.stopwatch is not None:
-            self.stopwatch.background["fetch"] = float(answer["seconds"])
+            self.stopwatch.background["fetch"] = float(said["seconds"])
         self._found = {sha: self._cache.path_for(sha) for sha in self._wanted}
         return self._found
 
@@ -96,40 +88,24 @@ class ChildDownloads:
         """Stop the child if it still runs (a failed or interrupted build) and wait for it:
         asked, it removes its part files and ends; after a second it is killed, and what it
         left is removed here."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=STOP_GRACE)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        self._child.stop(grace=STOP_GRACE)
         self._cache.sweep()  # (part files are named by the pid of a process now gone)
-        self._out.close()
 
 
 def main() -> int:
-    from .auth import RedactingFilter, redact
+    from .auth import redact
     from .bounds import interruptible
     from .catalog import Artifact, Release
     from .errors import SiteBuilderError
     from .fetch import Fetcher
     from .progress import download_progress
-    from .sources.gitlab import GitLabSource
 
-    what = json.loads(sys.stdin.buffer.read())
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
-    handler.addFilter(RedactingFilter())
-    log.addHandler(handler)
-    log.propagate = False
-    log.setLevel(what["log_level"])
+    what = child_request(prefix="%(levelname)s: ")
+    source = gitlab_source(what)
 
     def answer(**fields: object) -> None:
         sys.stdout.buffer.write(json.dumps(fields).encode())
 
-    source = GitLabSource.from_env(api_url=what["api_url"], project=what["project"],
-                                   concurrency=what["concurrency"],
-                                   limits=Limits(**what["limits"]))
     epoch = datetime(1970, 1, 1, tzinfo=UTC)  # (a download needs only names and sizes)
     pairs = [(Release(package, version, epoch, ()), Artifact(name, size, sha256))
              for package, version, name, size, sha256 in what["items"]]

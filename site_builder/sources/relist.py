@@ -15,16 +15,13 @@ secrets masked.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
-import subprocess
 import sys
-import tempfile
 import time
-from typing import IO, Any
+from typing import Any
 
-from ..bounds import Limits
 from ..catalog import PackageVersion
+from ..child import Child, child_request, gitlab_source
 from ..errors import SourceError
 from ..settings import Settings
 from .snapshot import decode
@@ -46,34 +43,24 @@ class ChildListing:
     seconds: float | None = None  # how long the child's listing took, once it answered
 
     def __init__(self, what: dict[str, Any]) -> None:
-        # Files, not pipes: a child never blocks on a parent busy rendering.
-        self._out: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 (closed in close())
-        self._err: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", __name__], stdin=subprocess.PIPE, stdout=self._out,
-            stderr=self._err)
-        assert self.process.stdin is not None
-        with self.process.stdin as stdin:
-            stdin.write(json.dumps(what).encode())
+        self._child = Child(__name__, what, keep_stderr=True)
+        self.process = self._child.process
 
     def done(self) -> bool:
-        return self.process.poll() is not None
+        return self._child.done()
 
     def result(self) -> list[PackageVersion]:
         """GitLab's listing (its warnings logged here), or the child's failure as SourceError.
 
         The child's requests have their deadlines and its walk its page cap, so it ends.
         """
-        code = self.process.wait()
-        self._err.seek(0)
-        lines = [line for line in self._err.read().decode("utf-8", "replace").splitlines()
-                 if line.strip()]
-        if code != 0:
-            raise SourceError(lines[-1] if lines else f"listing GitLab again failed ({code})")
-        for line in lines:
+        answer = self._child.wait()
+        if answer.code != 0:
+            raise SourceError(answer.stderr[-1] if answer.stderr
+                              else f"listing GitLab again failed ({answer.code})")
+        for line in answer.stderr:
             log.warning("%s", line)
-        self._out.seek(0)
-        seconds, _, encoded = self._out.read().partition(b"\n")
+        seconds, _, encoded = answer.stdout.partition(b"\n")
         rows = decode(encoded)
         try:
             self.seconds = float(seconds)
@@ -85,30 +72,16 @@ class ChildListing:
 
     def close(self) -> None:
         """Stop the child if it still runs (an interrupted or failed build)."""
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-        self._out.close()
-        self._err.close()
+        self._child.stop()
 
 
 def main() -> int:
-    from ..auth import RedactingFilter
     from ..bounds import interruptible
     from ..errors import SiteBuilderError
-    from .gitlab import GitLabSource
     from .snapshot import encode
 
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    handler.addFilter(RedactingFilter())
-    log.addHandler(handler)
-    log.propagate = False
-    log.setLevel(logging.WARNING)
-    what = json.loads(sys.stdin.buffer.read())
-    source = GitLabSource.from_env(api_url=what["api_url"], project=what["project"],
-                                   concurrency=what["concurrency"],
-                                   limits=Limits(**what["limits"]))
+    what = child_request()
+    source = gitlab_source(what)
     started = time.perf_counter()
     try:
         with interruptible():
