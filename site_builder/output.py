@@ -251,8 +251,10 @@ class StagedOutput:
 
     def previous(self) -> PreviousOutput | None:
         """The output this build replaces, to link unchanged files from; None if there is
-        none, or where nothing can be linked (then the site is written as it renders)."""
-        if _LINKING and self.target.is_dir() and not self.target.is_symlink():
+        none (an empty folder is none), or where nothing can be linked (then the site is
+        written as it renders)."""
+        if (_LINKING and self.target.is_dir() and not self.target.is_symlink()
+                and (self.target / "index.html").is_file()):
             return PreviousOutput(self.target)
         return None
 

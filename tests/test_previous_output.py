@@ -17,7 +17,7 @@ import brotli
 import pytest
 
 from site_builder import output
-from site_builder.output import PreviousOutput
+from site_builder.output import PreviousOutput, StagedOutput
 
 pytestmark = pytest.mark.skipif(not output._LINKING, reason="links through /proc/self/fd: Linux")
 
@@ -192,3 +192,14 @@ def test_a_rebuild_with_nothing_new_writes_only_what_mkdocs_writes(registry, bui
     assert written, "MkDocs writes every page again"
     mkdocs_own = [p for p in written if p.endswith(".html") or p.startswith(("assets/", "search/"))]
     assert sorted(set(written) - set(mkdocs_own)) == ["_redirects"]  # (made last, from the site)
+
+
+def test_only_a_built_site_is_an_earlier_output(tmp_path: Path) -> None:
+    """A new or empty output folder has nothing to link from: the site is written as it
+    renders, as in a CI job."""
+    target = tmp_path / "public"
+    assert StagedOutput(target).previous() is None
+    target.mkdir()
+    assert StagedOutput(target).previous() is None
+    (target / "index.html").write_text("<p>the old site</p>")
+    assert StagedOutput(target).previous() is not None
