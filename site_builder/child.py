@@ -48,8 +48,11 @@ class Child:
         with tempfile.TemporaryFile() as stdin:
             stdin.write(json.dumps(request).encode())
             stdin.seek(0)
+            # Its own session: a terminal's Ctrl-C reaches the build, which stops the child
+            # (`stop`), so a child starting up never prints a traceback for it.
             self.process = subprocess.Popen([sys.executable, "-m", module], stdin=stdin,
-                                            stdout=self._out, stderr=self._err)
+                                            stdout=self._out, stderr=self._err,
+                                            start_new_session=True)
 
     def done(self) -> bool:
         return self.process.poll() is not None
