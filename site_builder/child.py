@@ -19,15 +19,19 @@ starting.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from .bounds import Limits
+
+if TYPE_CHECKING:
+    from .settings import Settings
 
 log = logging.getLogger("mkdocs.plugins.downloads")
 
@@ -100,6 +104,14 @@ def child_request(*, prefix: str = "") -> dict[str, Any]:
     log.propagate = False
     log.setLevel(request.get("log_level", logging.WARNING))
     return request
+
+
+def gitlab_request(settings: Settings) -> dict[str, Any]:
+    """In the parent: how this build reaches GitLab, for `gitlab_source` in the child (no
+    secret: the token stays in the environment)."""
+    api_url, project = settings.require_gitlab()
+    return {"api_url": api_url, "project": project, "concurrency": settings.api_concurrency,
+            "limits": dataclasses.asdict(settings.limits)}
 
 
 def gitlab_source(request: dict[str, Any]) -> Any:

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import brotli
 
-from .output import PreviousOutput
+from .output import PreviousOutput, write_new
 
 log = logging.getLogger("mkdocs.plugins.downloads")
 
@@ -407,8 +407,6 @@ def _copies(path: Path, data: bytes, encodings: Iterable[str], store: Compressed
                 continue
             if store is not None:
                 store.put(data, encoding, packed, shared=shared)
-        copy = Path(f"{path}{encoding}")
-        copy.unlink(missing_ok=True)  # (never written through: it may be a link)
-        copy.write_bytes(packed)
+        write_new(Path(f"{path}{encoding}"), packed)
         done.append((len(data), len(packed), int(reused)))
     return done

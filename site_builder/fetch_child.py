@@ -20,7 +20,6 @@ which the parent then removes (`ArtifactCache.sweep`), as the next run would.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import sys
@@ -30,7 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .child import Child, child_request, gitlab_source
+from .child import Child, child_request, gitlab_request, gitlab_source
 from .errors import SourceError
 from .fetch import ArtifactCache
 from .settings import Settings
@@ -47,9 +46,7 @@ STOP_GRACE = 1.0  # seconds a child asked to stop may take to remove its part fi
 
 def request(settings: Settings, items: Sequence[Item]) -> dict[str, Any]:
     """What the child needs to fetch `items` as this build's own source would (no secret)."""
-    api_url, project = settings.require_gitlab()
-    return {"api_url": api_url, "project": project, "concurrency": settings.api_concurrency,
-            "limits": dataclasses.asdict(settings.limits),
+    return {**gitlab_request(settings),
             "cache_dir": str(settings.cache_dir), "log_level": log.getEffectiveLevel(),
             "items": [[r.package, r.version, a.name, a.size, a.sha256] for r, a in items]}
 

@@ -71,12 +71,16 @@ class SiteFolder:
 
 
 def write_files(root: Path | SiteFolder, files: Mapping[str, bytes]) -> None:
-    """Each file new: never written through what was at its path (a link, maybe)."""
     folder = root if isinstance(root, SiteFolder) else SiteFolder(root)
     for relative, content in files.items():
-        path = folder.path(relative)
-        path.unlink(missing_ok=True)
-        path.write_bytes(content)
+        write_new(folder.path(relative), content)
+
+
+def write_new(path: Path, content: bytes) -> None:
+    """Write a new file at `path`: never through what is there, which may be a hard link
+    to the output this build replaces (`PreviousOutput`)."""
+    path.unlink(missing_ok=True)
+    path.write_bytes(content)
 
 
 # -- the output a build replaces ---------------------------------------------------------------

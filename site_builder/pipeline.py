@@ -28,7 +28,7 @@ from .fetch import ArtifactCache, Fetcher, ProgressHook, place
 from .fetch_child import CHILD_MIN, ChildDownloads
 from .fetch_child import request as child_request
 from .layout import SiteLayout
-from .output import PreviousOutput, SiteFolder, world_readable, write_files
+from .output import PreviousOutput, SiteFolder, world_readable, write_files, write_new
 from .progress import download_progress
 from .render.links import redirect_rules
 from .render.machine import machine_files_but_redirects
@@ -301,7 +301,7 @@ class SiteWriter:
             if not self._linked(path, site.path(path), cached_file.read_bytes()):
                 place(cached_file, site.path(path))
         for path in self._until_stopped(placed & machine.keys()):
-            _write(site.path(path), machine[path])
+            write_new(site.path(path), machine[path])
         self._compress_own()
         return _Early(artifacts, machine)
 
@@ -327,7 +327,7 @@ class SiteWriter:
         site = SiteFolder(self.site_dir)
         for path, content in self._until_stopped(files):
             if not self._linked(path, destination := site.path(path), content):
-                _write(destination, content)
+                write_new(destination, content)
 
     def _linked(self, site_path: str, destination: Path, content: bytes) -> bool:
         """Whether the previous output's file at `site_path` held `content` and is linked."""
@@ -369,7 +369,7 @@ class SiteWriter:
         if self.previous is None:  # (else they were written just now, after every plugin)
             for path, content in early.machine.items():
                 if _content(site_dir / path) != content:  # another plugin wrote there after us
-                    _write(site.path(path), content)
+                    write_new(site.path(path), content)
         ours = {f"{path}{encoding}" for path, copies in made.items()
                 for encoding in copies.encodings}  # (not there when the rules were first made)
         existing = frozenset(Path(folder, name).relative_to(site_dir).as_posix()
@@ -416,12 +416,6 @@ def _signing_files(prepared: PreparedSite) -> dict[str, Path]:
             if release.hosted and signing_file is not None:
                 found[path] = prepared.cached[signing_file.sha256.lower()]
     return found
-
-
-def _write(path: Path, content: bytes) -> None:
-    """Write a new file at `path`: never through what is there, which may be a link."""
-    path.unlink(missing_ok=True)
-    path.write_bytes(content)
 
 
 def _content(path: Path) -> bytes | None:

@@ -14,14 +14,13 @@ secrets masked.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import sys
 import time
 from typing import Any
 
 from ..catalog import PackageVersion
-from ..child import Child, child_request, gitlab_source
+from ..child import Child, child_request, gitlab_request, gitlab_source
 from ..errors import SourceError
 from ..settings import Settings
 from .snapshot import decode
@@ -31,10 +30,7 @@ log = logging.getLogger("mkdocs.plugins.downloads")
 
 def request(settings: Settings) -> dict[str, Any]:
     """What the child needs to list exactly as this build's own source would (no secret)."""
-    api_url, project = settings.require_gitlab()
-    return {"api_url": api_url, "project": project, "package": settings.require_package(),
-            "concurrency": settings.api_concurrency,
-            "limits": dataclasses.asdict(settings.limits)}
+    return {**gitlab_request(settings), "package": settings.require_package()}
 
 
 class ChildListing:
@@ -44,7 +40,6 @@ class ChildListing:
 
     def __init__(self, what: dict[str, Any]) -> None:
         self._child = Child(__name__, what, keep_stderr=True)
-        self.process = self._child.process
 
     def done(self) -> bool:
         return self._child.done()
